@@ -1,0 +1,394 @@
+//! The churn model: standardize → linear → logistic, with per-feature contributions as reasons.
+
+use super::profile::{CustomerProfile, FeatureSource, Transform};
+
+/// Largest number of reasons a caller may ask for.
+pub const MAX_REASONS: usize = 32;
+
+/// Why a churn model could not be built from its parameters.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ChurnModelError {
+    #[error("the model has no features")]
+    NoFeatures,
+    #[error("feature `{name}` is neither a CustomerProfile field nor `extra.<key>`")]
+    UnknownFeature { name: String },
+    #[error("feature `{name}` appears more than once")]
+    DuplicateFeature { name: String },
+    #[error("feature `{name}`: {field} is {value}, expected a finite number")]
+    NotFinite {
+        name: String,
+        field: &'static str,
+        value: f64,
+    },
+    #[error("feature `{name}`: scale is {value}, expected > 0")]
+    NonPositiveScale { name: String, value: f64 },
+    #[error("intercept is {0}, expected a finite number")]
+    InterceptNotFinite(f64),
+    #[error("horizon_months is {0}, expected 1..=120")]
+    HorizonOutOfRange(u32),
+}
+
+/// One feature of a fitted model: where its value comes from and how it is scaled and weighted.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureWeight {
+    /// Feature name: a `CustomerProfile` field or `extra.<key>`.
+    pub name: String,
+    /// Human-readable label; defaults to the typed field's label or the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Transform applied to the raw value before standardization.
+    pub transform: Transform,
+    /// Mean of the transformed value on the training data.
+    pub mean: f64,
+    /// Standard deviation of the transformed value on the training data.
+    pub scale: f64,
+    /// Coefficient on the standardized value (log-odds of churn per standard deviation).
+    pub coefficient: f64,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledFeature {
+    source: FeatureSource,
+    label: String,
+    transform: Transform,
+    mean: f64,
+    // Precomputed coefficient / scale, so scoring is one multiply-add per feature.
+    weight_per_unit: f64,
+}
+
+/// A fitted logistic churn model, validated.
+#[derive(Debug, Clone)]
+pub struct ChurnModel {
+    weights: Vec<FeatureWeight>,
+    compiled: Vec<CompiledFeature>,
+    intercept: f64,
+    horizon_months: u32,
+}
+
+/// One feature's share of a customer's churn log-odds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChurnReason {
+    /// Index into [`ChurnModel::features`].
+    pub feature: usize,
+    /// The customer's raw value.
+    pub value: f64,
+    /// `coefficient * standardized value`, in log-odds.
+    pub contribution: f64,
+}
+
+/// A churn probability with the reasons behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChurnPrediction {
+    /// Probability of churn within the model's horizon.
+    pub probability: f64,
+    /// Log-odds of churn.
+    pub log_odds: f64,
+    /// Largest absolute contributions first.
+    pub reasons: Vec<ChurnReason>,
+}
+
+/// A feature the model needs is missing from the profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("extra_features[\"{key}\"] is required by the model")]
+pub struct MissingExtraFeature {
+    /// The missing key of `extra_features`.
+    pub key: String,
+}
+
+impl ChurnModel {
+    /// Builds a model from fitted parameters.
+    ///
+    /// # Errors
+    /// Any non-finite number, non-positive scale, unknown or duplicate feature, or a horizon
+    /// outside 1..=120 months.
+    pub fn new(
+        intercept: f64,
+        weights: Vec<FeatureWeight>,
+        horizon_months: u32,
+    ) -> Result<Self, ChurnModelError> {
+        if weights.is_empty() {
+            return Err(ChurnModelError::NoFeatures);
+        }
+        if !intercept.is_finite() {
+            return Err(ChurnModelError::InterceptNotFinite(intercept));
+        }
+        if !(1..=120).contains(&horizon_months) {
+            return Err(ChurnModelError::HorizonOutOfRange(horizon_months));
+        }
+        let mut compiled = Vec::with_capacity(weights.len());
+        for (i, w) in weights.iter().enumerate() {
+            if weights[..i].iter().any(|o| o.name == w.name) {
+                return Err(ChurnModelError::DuplicateFeature {
+                    name: w.name.clone(),
+                });
+            }
+            let source =
+                FeatureSource::parse(&w.name).ok_or_else(|| ChurnModelError::UnknownFeature {
+                    name: w.name.clone(),
+                })?;
+            for (field, value) in [
+                ("mean", w.mean),
+                ("scale", w.scale),
+                ("coefficient", w.coefficient),
+            ] {
+                if !value.is_finite() {
+                    return Err(ChurnModelError::NotFinite {
+                        name: w.name.clone(),
+                        field,
+                        value,
+                    });
+                }
+            }
+            if w.scale <= 0.0 {
+                return Err(ChurnModelError::NonPositiveScale {
+                    name: w.name.clone(),
+                    value: w.scale,
+                });
+            }
+            let label = match (&w.label, &source) {
+                (Some(l), _) => l.clone(),
+                (None, FeatureSource::Builtin(b)) => b.label().to_owned(),
+                (None, FeatureSource::Extra(_)) => w.name.clone(),
+            };
+            compiled.push(CompiledFeature {
+                source,
+                label,
+                transform: w.transform,
+                mean: w.mean,
+                weight_per_unit: w.coefficient / w.scale,
+            });
+        }
+        Ok(Self {
+            weights,
+            compiled,
+            intercept,
+            horizon_months,
+        })
+    }
+
+    /// The fitted features, in model order.
+    pub fn features(&self) -> &[FeatureWeight] {
+        &self.weights
+    }
+
+    /// The human-readable label of feature `index`.
+    pub fn label(&self, index: usize) -> &str {
+        &self.compiled[index].label
+    }
+
+    /// The intercept (log-odds of an average customer).
+    pub fn intercept(&self) -> f64 {
+        self.intercept
+    }
+
+    /// Horizon of the churn label, in months.
+    pub fn horizon_months(&self) -> u32 {
+        self.horizon_months
+    }
+
+    /// Raw value of feature `i` for `p`.
+    #[inline]
+    fn raw_value(&self, i: usize, p: &CustomerProfile) -> Result<f64, MissingExtraFeature> {
+        match &self.compiled[i].source {
+            FeatureSource::Builtin(b) => Ok(b.value(p)),
+            FeatureSource::Extra(key) => {
+                p.extra_features
+                    .get(key)
+                    .copied()
+                    .ok_or_else(|| MissingExtraFeature { key: key.clone() })
+            }
+        }
+    }
+
+    #[inline]
+    fn contribution(&self, i: usize, raw: f64) -> f64 {
+        let f = &self.compiled[i];
+        (f.transform.apply(raw) - f.mean) * f.weight_per_unit
+    }
+
+    /// Probability of churn without reasons (the batch and arbitration path).
+    ///
+    /// # Errors
+    /// A feature read from `extra_features` is missing.
+    pub fn probability(&self, p: &CustomerProfile) -> Result<f64, MissingExtraFeature> {
+        let mut z = self.intercept;
+        for i in 0..self.compiled.len() {
+            z += self.contribution(i, self.raw_value(i, p)?);
+        }
+        Ok(sigmoid(z))
+    }
+
+    /// Probability of churn with the `max_reasons` largest contributions (clamped to [`MAX_REASONS`]).
+    ///
+    /// # Errors
+    /// A feature read from `extra_features` is missing.
+    pub fn predict(
+        &self,
+        p: &CustomerProfile,
+        max_reasons: usize,
+    ) -> Result<ChurnPrediction, MissingExtraFeature> {
+        let k = max_reasons.min(MAX_REASONS);
+        let mut reasons: Vec<ChurnReason> = Vec::with_capacity(k);
+        let mut z = self.intercept;
+        for i in 0..self.compiled.len() {
+            let value = self.raw_value(i, p)?;
+            let contribution = self.contribution(i, value);
+            z += contribution;
+            insert_top_k(
+                &mut reasons,
+                k,
+                ChurnReason {
+                    feature: i,
+                    value,
+                    contribution,
+                },
+            );
+        }
+        Ok(ChurnPrediction {
+            probability: sigmoid(z),
+            log_odds: z,
+            reasons,
+        })
+    }
+}
+
+/// Keeps `top` sorted by |contribution| descending and at most `k` long, without allocating.
+#[inline]
+fn insert_top_k(top: &mut Vec<ChurnReason>, k: usize, r: ChurnReason) {
+    let mag = r.contribution.abs();
+    let pos = top
+        .iter()
+        .position(|t| mag > t.contribution.abs())
+        .unwrap_or(top.len());
+    if pos >= k {
+        return;
+    }
+    if top.len() == k {
+        top.pop();
+    }
+    top.insert(pos, r);
+}
+
+/// The logistic function, stable for large |z|.
+#[inline]
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::profile::tests::sample_profile;
+
+    fn weight(name: &str, transform: Transform, mean: f64, scale: f64, coef: f64) -> FeatureWeight {
+        FeatureWeight {
+            name: name.into(),
+            label: None,
+            transform,
+            mean,
+            scale,
+            coefficient: coef,
+        }
+    }
+
+    fn two_feature_model() -> ChurnModel {
+        ChurnModel::new(
+            -1.0,
+            vec![
+                weight("tenure_months", Transform::Identity, 50.0, 20.0, -0.5),
+                weight("complaints_12m", Transform::Identity, 0.5, 1.0, 0.8),
+            ],
+            12,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn probability_is_the_logistic_of_the_standardized_linear_score() {
+        // tenure 60 → (60-50)/20 = 0.5 → -0.25; complaints 0 → (0-0.5)/1 = -0.5 → -0.4.
+        // z = -1 - 0.25 - 0.4 = -1.65; p = 1/(1+e^1.65) = 0.161_108_95
+        let p = two_feature_model().probability(&sample_profile()).unwrap();
+        assert!((p - 0.161_108_95).abs() < 1e-8, "p = {p}");
+    }
+
+    #[test]
+    fn reasons_are_sorted_by_absolute_contribution_and_sum_to_the_log_odds() {
+        let m = two_feature_model();
+        let pred = m.predict(&sample_profile(), 5).unwrap();
+        assert_eq!(pred.reasons.len(), 2);
+        assert_eq!(m.features()[pred.reasons[0].feature].name, "complaints_12m");
+        assert!((pred.reasons[0].contribution + 0.4).abs() < 1e-12);
+        assert!((pred.reasons[1].contribution + 0.25).abs() < 1e-12);
+        let sum: f64 = pred.reasons.iter().map(|r| r.contribution).sum();
+        assert!((m.intercept() + sum - pred.log_odds).abs() < 1e-12);
+        assert_eq!(m.label(pred.reasons[0].feature), "complaints (12 months)");
+    }
+
+    #[test]
+    fn predict_keeps_only_the_requested_number_of_reasons() {
+        let pred = two_feature_model().predict(&sample_profile(), 1).unwrap();
+        assert_eq!(pred.reasons.len(), 1);
+        assert_eq!(pred.reasons[0].feature, 1);
+        let none = two_feature_model().predict(&sample_profile(), 0).unwrap();
+        assert!(none.reasons.is_empty());
+        assert_eq!(none.probability, pred.probability);
+    }
+
+    #[test]
+    fn an_extra_feature_is_read_from_the_map_and_required() {
+        let m = ChurnModel::new(
+            0.0,
+            vec![weight("extra.app_rating", Transform::Identity, 3.0, 1.0, -1.0)],
+            12,
+        )
+        .unwrap();
+        let mut p = sample_profile();
+        assert_eq!(
+            m.probability(&p),
+            Err(MissingExtraFeature {
+                key: "app_rating".into()
+            })
+        );
+        p.extra_features.insert("app_rating".into(), 3.0);
+        assert_eq!(m.probability(&p), Ok(0.5));
+    }
+
+    #[test]
+    fn invalid_parameters_are_refused_with_the_feature_named() {
+        let bad = |w: FeatureWeight| ChurnModel::new(0.0, vec![w], 12).unwrap_err();
+        assert_eq!(
+            bad(weight("tenure_months", Transform::Identity, f64::NAN, 1.0, 1.0)).to_string(),
+            "feature `tenure_months`: mean is NaN, expected a finite number"
+        );
+        assert!(matches!(
+            bad(weight("tenure_months", Transform::Identity, 0.0, 0.0, 1.0)),
+            ChurnModelError::NonPositiveScale { .. }
+        ));
+        assert!(matches!(
+            bad(weight("shoe_size", Transform::Identity, 0.0, 1.0, 1.0)),
+            ChurnModelError::UnknownFeature { .. }
+        ));
+        let w = weight("age_years", Transform::Identity, 0.0, 1.0, 1.0);
+        assert!(matches!(
+            ChurnModel::new(0.0, vec![w.clone(), w], 12),
+            Err(ChurnModelError::DuplicateFeature { .. })
+        ));
+        assert_eq!(
+            ChurnModel::new(0.0, vec![], 12).unwrap_err(),
+            ChurnModelError::NoFeatures
+        );
+    }
+
+    #[test]
+    fn sigmoid_is_stable_at_the_extremes() {
+        assert_eq!(sigmoid(-1000.0), 0.0);
+        assert_eq!(sigmoid(1000.0), 1.0);
+        assert_eq!(sigmoid(0.0), 0.5);
+    }
+}

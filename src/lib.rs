@@ -1,0 +1,11 @@
+//! bankscore: customer value tiers, churn probability and the next best retention action for
+//! retail banks, served over gRPC.
+//!
+//! - [`domain`]: the pure scoring core (profile, churn model, value, tiers, actions, arbitration);
+//! - [`model_store`]: the on-disk model bundle format, its validation and the registry of loaded versions;
+//! - [`training`]: the synthetic customer generator and `bankscore train` (linfa logistic regression);
+//! - [`service`]: the tonic edge: conversions, status mapping, health, reflection and `serve`;
+//! - [`loadgen`]: the load generator for the unary `Score` RPC;
+//! - [`telemetry`]: tracing set-up.
+
+pub mod domain;
