@@ -9,3 +9,8 @@
 //! - [`telemetry`]: tracing set-up.
 
 pub mod domain;
+pub mod loadgen;
+pub mod model_store;
+pub mod service;
+pub mod telemetry;
+pub mod training;

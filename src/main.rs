@@ -1,1 +1,273 @@
-fn main() {}
+//! The `bankscore` command: parse arguments, set up telemetry, call the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use bankscore::domain::ValueParams;
+use bankscore::model_store::{load_bundle, ModelRegistry};
+use bankscore::training::{self, TrainSettings};
+
+/// Customer value tiers, churn probability and next best retention action, over gRPC.
+#[derive(Parser)]
+#[command(name = "bankscore", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the scoring API on the models directory.
+    Serve(ServeArgs),
+    /// Write a CSV of seeded synthetic bank customers with a churn label.
+    Generate(GenerateArgs),
+    /// Fit a churn model on a labelled CSV and write a model bundle.
+    Train(TrainArgs),
+    /// Check a model bundle as the server does before serving it.
+    Validate {
+        /// The bundle directory, models/<name>/<version>.
+        bundle: PathBuf,
+    },
+    /// Drive the unary Score RPC at a fixed concurrency and report throughput and latency.
+    Loadgen(LoadgenArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BANKSCORE_LISTEN", default_value = "127.0.0.1:50051")]
+    listen: SocketAddr,
+    /// Models directory, holding <name>/<version>/ bundles.
+    #[arg(long, env = "BANKSCORE_MODELS_DIR", default_value = "models")]
+    models_dir: PathBuf,
+    /// Model name to serve; needed only when the directory holds several.
+    #[arg(long, env = "BANKSCORE_MODEL")]
+    model: Option<String>,
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// Customers to generate.
+    #[arg(long, default_value_t = 200_000)]
+    rows: u64,
+    /// Seed: the same seed gives the same customers.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Output CSV.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Labelled training CSV.
+    #[arg(long)]
+    data: PathBuf,
+    /// New bundle directory, models/<name>/<version>.
+    #[arg(long)]
+    out: PathBuf,
+    /// Label column (1/true = churned).
+    #[arg(long, default_value = "churned")]
+    label: String,
+    /// Comma-separated features; default: every CustomerProfile field and extra.* column in the file.
+    #[arg(long, value_delimiter = ',')]
+    features: Option<Vec<String>>,
+    /// L2 regularization strength (scikit-learn C = 1 / l2).
+    #[arg(long, default_value_t = 1.0)]
+    l2: f64,
+    /// Share of rows held out for validation.
+    #[arg(long, default_value_t = 0.2)]
+    validation_share: f64,
+    /// Seed of the train/validation split.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Action catalog TOML for the bundle; default: the built-in catalog.
+    #[arg(long)]
+    actions: Option<PathBuf>,
+    /// Yearly discount rate for customer lifetime value.
+    #[arg(long, default_value_t = 0.08)]
+    discount_rate: f64,
+    /// CLV horizon in years.
+    #[arg(long, default_value_t = 5)]
+    clv_horizon_years: u32,
+    /// Value of one referral.
+    #[arg(long, default_value_t = 150.0)]
+    value_per_referral: f64,
+    /// Days without own activity after which a customer is sleeping.
+    #[arg(long, default_value_t = 180)]
+    sleeping_after_days: u32,
+}
+
+#[derive(Args)]
+struct LoadgenArgs {
+    /// Server address.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    target: String,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// HTTP/2 connections.
+    #[arg(long, default_value_t = 2)]
+    connections: usize,
+    /// Measured duration, e.g. 10s.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Unmeasured warm-up, e.g. 2s.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+    /// Client runtime worker threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    bankscore::telemetry::init_tracing("info");
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Generate(args) => {
+            let file = std::fs::File::create(&args.out)
+                .with_context(|| format!("creating {}", args.out.display()))?;
+            training::synthetic::write_csv(file, args.rows, args.seed)?;
+            eprintln!("wrote {} customers to {}", args.rows, args.out.display());
+            Ok(())
+        }
+        Command::Train(args) => train(args),
+        Command::Validate { bundle } => {
+            let m = load_bundle(&bundle)?;
+            println!(
+                "ok: {} version {} (checksum {}), {} features, {} actions",
+                m.id.name,
+                m.id.version,
+                m.id.checksum,
+                m.scoring.churn.features().len(),
+                m.scoring.actions.actions.len()
+            );
+            Ok(())
+        }
+        Command::Loadgen(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(args.threads.max(1))
+                .enable_all()
+                .build()?;
+            let report =
+                runtime.block_on(bankscore::loadgen::run(&bankscore::loadgen::LoadSettings {
+                    target: args.target,
+                    concurrency: args.concurrency,
+                    connections: args.connections,
+                    duration: args.duration,
+                    warmup: args.warmup,
+                }))?;
+            println!("{}", report.summary());
+            anyhow::ensure!(report.failed == 0, "{} requests failed", report.failed);
+            Ok(())
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let report = ModelRegistry::load_dir(&args.models_dir, args.model.as_deref())
+        .with_context(|| format!("loading models from {}", args.models_dir.display()))?;
+    for rejected in &report.rejected {
+        tracing::error!(cause = %rejected, "model bundle rejected");
+    }
+    let registry = Arc::new(report.registry);
+    let live = registry.live();
+    tracing::info!(
+        model = %live.id.name,
+        version = %live.id.version,
+        checksum = %live.id.checksum,
+        versions = registry.versions().len(),
+        "model loaded"
+    );
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        tracing::info!(address = %listener.local_addr()?, "bankscore serving");
+        bankscore::service::serve(listener, registry, shutdown_signal()).await
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(cause = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+fn train(args: TrainArgs) -> anyhow::Result<()> {
+    let mut settings = TrainSettings::new(args.data);
+    settings.label = args.label;
+    settings.features = args.features;
+    settings.l2 = args.l2;
+    settings.validation_share = args.validation_share;
+    settings.seed = args.seed;
+    settings.value = ValueParams {
+        discount_rate: args.discount_rate,
+        horizon_years: args.clv_horizon_years,
+        value_per_referral: args.value_per_referral,
+    };
+    settings.sleeping_after_days = args.sleeping_after_days;
+    if let Some(path) = args.actions {
+        settings.actions_toml = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+    }
+    // Reproducible builds: SOURCE_DATE_EPOCH fixes the recorded training time.
+    if let Ok(epoch) = std::env::var("SOURCE_DATE_EPOCH") {
+        let secs: u64 = epoch
+            .parse()
+            .context("SOURCE_DATE_EPOCH must be seconds since 1970")?;
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(secs);
+        settings.trained_at = humantime::format_rfc3339_seconds(at).to_string();
+    }
+    let started = std::time::Instant::now();
+    let bundle = training::train(&settings)?;
+    bundle.write(&args.out)?;
+    // Read the bundle back exactly as the server will, so a bad bundle never leaves this command.
+    let loaded = load_bundle(&args.out)?;
+    let m = bundle.metadata.metrics;
+    println!(
+        "trained {} in {:.1} s: {} train / {} validation rows, churn rate {:.3}",
+        args.out.display(),
+        started.elapsed().as_secs_f64(),
+        bundle.metadata.training.train_rows,
+        bundle.metadata.training.validation_rows,
+        bundle.metadata.data.churn_rate
+    );
+    println!(
+        "validation: ROC AUC {:.4}, log-loss {:.4}, Brier {:.4}",
+        m.roc_auc, m.log_loss, m.brier
+    );
+    let t = bundle.policy.tiers;
+    println!(
+        "tier cut-offs: A >= {:.2}, B >= {:.2}, key account >= {:.2}, sleeping after {} days",
+        t.a_min_value, t.b_min_value, t.key_account_min_value, t.sleeping_after_days
+    );
+    println!("checksum {}", loaded.id.checksum);
+    Ok(())
+}

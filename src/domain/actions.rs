@@ -79,7 +79,10 @@ impl RetentionAction {
     /// The uplift for a customer of `tier`.
     #[inline]
     pub fn uplift_for(&self, tier: ValueTier) -> f64 {
-        self.uplift_by_tier.get(&tier).copied().unwrap_or(self.uplift)
+        self.uplift_by_tier
+            .get(&tier)
+            .copied()
+            .unwrap_or(self.uplift)
     }
 }
 
@@ -295,7 +298,10 @@ pub(crate) mod tests {
     fn the_contact_policy_gates_every_action() {
         let a = action("fee_waiver", 10.0, 0.2);
         let mut p = sample_profile();
-        assert_eq!(check_eligibility(&a, &policy(), &p, ValueTier::B, 0.3), Ok(()));
+        assert_eq!(
+            check_eligibility(&a, &policy(), &p, ValueTier::B, 0.3),
+            Ok(())
+        );
         p.days_since_last_contact = 5;
         assert_eq!(
             check_eligibility(&a, &policy(), &p, ValueTier::B, 0.3),
@@ -322,15 +328,30 @@ pub(crate) mod tests {
             a.eligibility = e;
             check_eligibility(&a, &policy(), &p, ValueTier::C, 0.1)
         };
-        let tiers = Eligibility { tiers: vec![ValueTier::A], ..Default::default() };
+        let tiers = Eligibility {
+            tiers: vec![ValueTier::A],
+            ..Default::default()
+        };
         assert_eq!(check(tiers), Err(IneligibilityRule::Tier));
-        let complaint = Eligibility { requires_open_complaint: true, ..Default::default() };
+        let complaint = Eligibility {
+            requires_open_complaint: true,
+            ..Default::default()
+        };
         assert_eq!(check(complaint), Err(IneligibilityRule::OpenComplaint));
-        let products = Eligibility { max_products: 2, ..Default::default() };
+        let products = Eligibility {
+            max_products: 2,
+            ..Default::default()
+        };
         assert_eq!(check(products), Err(IneligibilityRule::ProductsHeld));
-        let salary = Eligibility { requires_salary_not_credited: true, ..Default::default() };
+        let salary = Eligibility {
+            requires_salary_not_credited: true,
+            ..Default::default()
+        };
         assert_eq!(check(salary), Err(IneligibilityRule::SalaryAlreadyCredited));
-        let risk = Eligibility { min_churn_probability: 0.2, ..Default::default() };
+        let risk = Eligibility {
+            min_churn_probability: 0.2,
+            ..Default::default()
+        };
         assert_eq!(check(risk), Err(IneligibilityRule::ChurnBelowMinimum));
     }
 
@@ -344,16 +365,27 @@ pub(crate) mod tests {
 
     #[test]
     fn catalog_validation_names_the_action_and_field() {
-        let catalog = |actions| ActionCatalog { contact_policy: policy(), actions };
+        let catalog = |actions| ActionCatalog {
+            contact_policy: policy(),
+            actions,
+        };
         assert_eq!(catalog(vec![]).validate(), Err(CatalogError::Empty));
-        let err = catalog(vec![action("a", -1.0, 0.1)]).validate().unwrap_err();
-        assert_eq!(err.to_string(), "action `a`: cost is -1, expected a finite number >= 0");
+        let err = catalog(vec![action("a", -1.0, 0.1)])
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "action `a`: cost is -1, expected a finite number >= 0"
+        );
         let mut a = action("a", 1.0, 0.1);
         a.uplift_by_tier.insert(ValueTier::B, 1.5);
         let err = catalog(vec![a]).validate().unwrap_err();
         assert!(err.to_string().contains("uplift_by_tier.B is 1.5"), "{err}");
         let dup = catalog(vec![action("a", 1.0, 0.1), action("a", 2.0, 0.1)]);
-        assert!(matches!(dup.validate(), Err(CatalogError::DuplicateId { .. })));
+        assert!(matches!(
+            dup.validate(),
+            Err(CatalogError::DuplicateId { .. })
+        ));
         assert!(catalog(vec![action("a", 1.0, -0.05)]).validate().is_ok());
     }
 }

@@ -116,7 +116,12 @@ impl Decision {
 }
 
 /// Why `option` ranks where it does, e.g. "EV 0.30 × 0.20 × 1500.00 − 25.00 = 65.00".
-pub fn option_reason(catalog: &ActionCatalog, option: &ActionOption, p_churn: f64, value_at_risk: f64) -> String {
+pub fn option_reason(
+    catalog: &ActionCatalog,
+    option: &ActionOption,
+    p_churn: f64,
+    value_at_risk: f64,
+) -> String {
     let cost = catalog.actions[option.action].cost;
     let verdict = if option.uplift < 0.0 {
         "; negative uplift: contact would push the customer to leave"
@@ -153,23 +158,42 @@ mod tests {
     #[test]
     fn the_action_with_the_highest_positive_expected_value_wins() {
         // p = 0.3, VaR = 1000: fee_waiver 0.3·0.2·1000 − 25 = 35; rm_call 0.3·0.3·1000 − 40 = 50.
-        let d = arbitrate(&catalog(), &sample_profile(), ValueTier::B, 0.3, 1000.0, false);
+        let d = arbitrate(
+            &catalog(),
+            &sample_profile(),
+            ValueTier::B,
+            0.3,
+            1000.0,
+            false,
+        );
         assert_eq!(d.ranked.len(), 2);
         let best = d.best().unwrap();
         assert_eq!(best.action, 1);
         assert!((best.expected_value - 50.0).abs() < 1e-9);
         assert!((d.ranked[1].expected_value - 35.0).abs() < 1e-9);
         let why = d.explanation(&catalog());
-        assert!(why.contains("`rm_call`") && why.contains("15.00 more than `fee_waiver`"), "{why}");
+        assert!(
+            why.contains("`rm_call`") && why.contains("15.00 more than `fee_waiver`"),
+            "{why}"
+        );
     }
 
     #[test]
     fn no_action_when_nothing_is_worth_its_cost() {
         // p = 0.05, VaR = 1000: fee_waiver 10 − 25 = −15; rm_call 15 − 40 = −25.
-        let d = arbitrate(&catalog(), &sample_profile(), ValueTier::B, 0.05, 1000.0, false);
+        let d = arbitrate(
+            &catalog(),
+            &sample_profile(),
+            ValueTier::B,
+            0.05,
+            1000.0,
+            false,
+        );
         assert!(d.best().is_none());
         assert_eq!(d.ranked.len(), 2);
-        assert!(d.explanation(&catalog()).starts_with("no action: the best eligible action `fee_waiver`"));
+        assert!(d
+            .explanation(&catalog())
+            .starts_with("no action: the best eligible action `fee_waiver`"));
     }
 
     #[test]
@@ -184,12 +208,29 @@ mod tests {
 
     #[test]
     fn ineligible_actions_are_listed_with_their_rule_only_on_request() {
-        let d = arbitrate(&catalog(), &sample_profile(), ValueTier::B, 0.3, 1000.0, true);
+        let d = arbitrate(
+            &catalog(),
+            &sample_profile(),
+            ValueTier::B,
+            0.3,
+            1000.0,
+            true,
+        );
         assert_eq!(
             d.ineligible,
-            vec![Ineligible { action: 2, rule: IneligibilityRule::OpenComplaint }]
+            vec![Ineligible {
+                action: 2,
+                rule: IneligibilityRule::OpenComplaint
+            }]
         );
-        let quiet = arbitrate(&catalog(), &sample_profile(), ValueTier::B, 0.3, 1000.0, false);
+        let quiet = arbitrate(
+            &catalog(),
+            &sample_profile(),
+            ValueTier::B,
+            0.3,
+            1000.0,
+            false,
+        );
         assert!(quiet.ineligible.is_empty());
     }
 
@@ -200,6 +241,9 @@ mod tests {
         let d = arbitrate(&catalog(), &p, ValueTier::A, 0.9, 1e6, true);
         assert!(d.ranked.is_empty());
         assert_eq!(d.ineligible.len(), 3);
-        assert_eq!(d.explanation(&catalog()), "no action: no action is eligible for this customer");
+        assert_eq!(
+            d.explanation(&catalog()),
+            "no action: no action is eligible for this customer"
+        );
     }
 }

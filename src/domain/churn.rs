@@ -192,12 +192,11 @@ impl ChurnModel {
     fn raw_value(&self, i: usize, p: &CustomerProfile) -> Result<f64, MissingExtraFeature> {
         match &self.compiled[i].source {
             FeatureSource::Builtin(b) => Ok(b.value(p)),
-            FeatureSource::Extra(key) => {
-                p.extra_features
-                    .get(key)
-                    .copied()
-                    .ok_or_else(|| MissingExtraFeature { key: key.clone() })
-            }
+            FeatureSource::Extra(key) => p
+                .extra_features
+                .get(key)
+                .copied()
+                .ok_or_else(|| MissingExtraFeature { key: key.clone() }),
         }
     }
 
@@ -344,7 +343,13 @@ mod tests {
     fn an_extra_feature_is_read_from_the_map_and_required() {
         let m = ChurnModel::new(
             0.0,
-            vec![weight("extra.app_rating", Transform::Identity, 3.0, 1.0, -1.0)],
+            vec![weight(
+                "extra.app_rating",
+                Transform::Identity,
+                3.0,
+                1.0,
+                -1.0,
+            )],
             12,
         )
         .unwrap();
@@ -363,7 +368,14 @@ mod tests {
     fn invalid_parameters_are_refused_with_the_feature_named() {
         let bad = |w: FeatureWeight| ChurnModel::new(0.0, vec![w], 12).unwrap_err();
         assert_eq!(
-            bad(weight("tenure_months", Transform::Identity, f64::NAN, 1.0, 1.0)).to_string(),
+            bad(weight(
+                "tenure_months",
+                Transform::Identity,
+                f64::NAN,
+                1.0,
+                1.0
+            ))
+            .to_string(),
             "feature `tenure_months`: mean is NaN, expected a finite number"
         );
         assert!(matches!(

@@ -88,7 +88,10 @@ impl ScoringModel {
     ///
     /// # Errors
     /// A feature the model reads from `extra_features` is missing.
-    pub fn classify_value(&self, p: &CustomerProfile) -> Result<ValueAssessment, MissingExtraFeature> {
+    pub fn classify_value(
+        &self,
+        p: &CustomerProfile,
+    ) -> Result<ValueAssessment, MissingExtraFeature> {
         let churn_probability = self.churn.probability(p)?;
         let (value, tier) = self.value_and_tier(p, churn_probability);
         Ok(ValueAssessment {
@@ -114,7 +117,11 @@ impl ScoringModel {
     ///
     /// # Errors
     /// A feature the model reads from `extra_features` is missing.
-    pub fn assess(&self, p: &CustomerProfile, opts: AssessOptions) -> Result<Assessment, MissingExtraFeature> {
+    pub fn assess(
+        &self,
+        p: &CustomerProfile,
+        opts: AssessOptions,
+    ) -> Result<Assessment, MissingExtraFeature> {
         let churn = self.churn.predict(p, opts.max_reasons)?;
         let (value, tier) = self.value_and_tier(p, churn.probability);
         let decision = arbitration::arbitrate(
@@ -181,7 +188,10 @@ pub(crate) mod tests {
             },
             actions: ActionCatalog {
                 contact_policy: policy(),
-                actions: vec![action("fee_waiver", 25.0, 0.2), action("rm_call", 40.0, 0.3)],
+                actions: vec![
+                    action("fee_waiver", 25.0, 0.2),
+                    action("rm_call", 40.0, 0.3),
+                ],
             },
         }
     }
@@ -192,7 +202,11 @@ pub(crate) mod tests {
         let p = sample_profile();
         let a = m.assess(&p, AssessOptions::default()).unwrap();
         // p_churn = 0.161_108_95 (see churn tests); margin 400, d = 0.1, H = 3 → CLV 715.1104.
-        assert!((a.value.potential - 715.110_400_6).abs() < 1e-6, "{:?}", a.value);
+        assert!(
+            (a.value.potential - 715.110_400_6).abs() < 1e-6,
+            "{:?}",
+            a.value
+        );
         assert!((a.value.total - 1_165.110_400_6).abs() < 1e-6);
         assert_eq!(a.tier.tier, ValueTier::B);
         // EV(rm_call) = 0.1611 × 0.3 × 765.11 − 40 = −3.02; EV(fee_waiver) = −0.35: no action.

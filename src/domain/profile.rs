@@ -136,9 +136,7 @@ impl BuiltinFeature {
             Self::BalanceTrend3m => ("balance_trend_3m", "balance trend (3 months)"),
             Self::DigitalLogins30d => ("digital_logins_30d", "digital logins (30 days)"),
             Self::Transactions30d => ("transactions_30d", "transactions (30 days)"),
-            Self::TransactionsTrend3m => {
-                ("transactions_trend_3m", "transaction trend (3 months)")
-            }
+            Self::TransactionsTrend3m => ("transactions_trend_3m", "transaction trend (3 months)"),
             Self::Complaints12m => ("complaints_12m", "complaints (12 months)"),
             Self::OpenComplaint => ("open_complaint", "open complaint"),
             Self::FeeIncrease6m => ("fee_increase_6m", "fee increase (6 months)"),
@@ -146,9 +144,10 @@ impl BuiltinFeature {
             Self::HasRelationshipManager => {
                 ("has_relationship_manager", "has a relationship manager")
             }
-            Self::DaysSinceLastContact => {
-                ("days_since_last_contact", "days since the bank's last contact")
-            }
+            Self::DaysSinceLastContact => (
+                "days_since_last_contact",
+                "days since the bank's last contact",
+            ),
             Self::DaysSinceLastActivity => {
                 ("days_since_last_activity", "days since last own activity")
             }

@@ -21,7 +21,9 @@ pub struct TierPolicy {
 pub enum TierPolicyError {
     #[error("tiers.{field} is {value}, expected a finite number")]
     NotFinite { field: &'static str, value: f64 },
-    #[error("tiers: expected key_account_min_value ({key}) >= a_min_value ({a}) > b_min_value ({b})")]
+    #[error(
+        "tiers: expected key_account_min_value ({key}) >= a_min_value ({a}) > b_min_value ({b})"
+    )]
     Order { key: f64, a: f64, b: f64 },
     #[error("tiers.sleeping_after_days is {0}, expected 1..=3650")]
     SleepingDays(u32),
@@ -195,7 +197,10 @@ mod tests {
         assert_eq!(p.classify(1_999.99, 0).tier, ValueTier::B);
         assert_eq!(p.classify(500.0, 0).rule, TierRule::BCutoff);
         let c = p.classify(499.0, 0);
-        assert_eq!((c.tier, c.rule, c.threshold), (ValueTier::C, TierRule::BelowBCutoff, 500.0));
+        assert_eq!(
+            (c.tier, c.rule, c.threshold),
+            (ValueTier::C, TierRule::BelowBCutoff, 500.0)
+        );
     }
 
     #[test]
@@ -220,7 +225,13 @@ mod tests {
         assert!(matches!(p.validate(), Err(TierPolicyError::Order { .. })));
         p = policy();
         p.a_min_value = f64::NAN;
-        assert!(matches!(p.validate(), Err(TierPolicyError::NotFinite { field: "a_min_value", .. })));
+        assert!(matches!(
+            p.validate(),
+            Err(TierPolicyError::NotFinite {
+                field: "a_min_value",
+                ..
+            })
+        ));
         p = policy();
         p.sleeping_after_days = 0;
         assert!(p.validate().is_err());

@@ -1,0 +1,340 @@
+//! The one conversion layer between the gRPC messages and the scoring core: requests are
+//! validated into domain types (errors name the field), assessments are rendered into replies.
+
+use std::collections::HashMap;
+
+use tonic::Status;
+
+use super::pb;
+use crate::domain::actions::{ActionLevel, IneligibilityRule};
+use crate::domain::arbitration::{option_reason, ActionOption, Decision};
+use crate::domain::tier::TierRule;
+use crate::domain::{
+    ChurnPrediction, CustomerProfile, CustomerValue, ScoringModel, TierAssignment, ValueTier,
+};
+use crate::model_store::ModelId;
+
+/// Most `extra_features` entries a profile may carry.
+pub const MAX_EXTRA_FEATURES: usize = 256;
+/// Longest customer id or extra-feature key, in bytes.
+pub const MAX_KEY_LEN: usize = 128;
+
+fn invalid(field: &str, problem: impl std::fmt::Display) -> Status {
+    Status::invalid_argument(format!("{field}: {problem}"))
+}
+
+/// Unwraps a required field.
+fn required<T>(value: Option<T>, field: &str) -> Result<T, Status> {
+    value.ok_or_else(|| invalid(field, "is required"))
+}
+
+fn count(value: Option<u32>, field: &str, max: u32) -> Result<u32, Status> {
+    let v = required(value, field)?;
+    if v > max {
+        return Err(invalid(
+            field,
+            format_args!("{v} is above the maximum {max}"),
+        ));
+    }
+    Ok(v)
+}
+
+fn amount(value: Option<f64>, field: &str, min: f64) -> Result<f64, Status> {
+    let v = required(value, field)?;
+    if !v.is_finite() {
+        return Err(invalid(field, format_args!("{v} is not a finite number")));
+    }
+    if v < min {
+        return Err(invalid(
+            field,
+            format_args!("{v} is below the minimum {min}"),
+        ));
+    }
+    Ok(v)
+}
+
+impl TryFrom<pb::CustomerProfile> for CustomerProfile {
+    type Error = Status;
+
+    fn try_from(p: pb::CustomerProfile) -> Result<Self, Status> {
+        if p.customer_id.is_empty() {
+            return Err(invalid("profile.customer_id", "is required"));
+        }
+        if p.customer_id.len() > MAX_KEY_LEN {
+            return Err(invalid(
+                "profile.customer_id",
+                format_args!("is longer than {MAX_KEY_LEN} bytes"),
+            ));
+        }
+        let age_years = required(p.age_years, "profile.age_years")?;
+        if !(18..=120).contains(&age_years) {
+            return Err(invalid(
+                "profile.age_years",
+                format_args!("{age_years} is outside 18..=120"),
+            ));
+        }
+        if p.extra_features.len() > MAX_EXTRA_FEATURES {
+            return Err(invalid(
+                "profile.extra_features",
+                format_args!(
+                    "{} entries, at most {MAX_EXTRA_FEATURES} allowed",
+                    p.extra_features.len()
+                ),
+            ));
+        }
+        for (key, value) in &p.extra_features {
+            if key.is_empty() || key.len() > MAX_KEY_LEN {
+                return Err(invalid(
+                    "profile.extra_features",
+                    format_args!("key must be 1..={MAX_KEY_LEN} bytes"),
+                ));
+            }
+            if !value.is_finite() {
+                return Err(invalid(
+                    &format!("profile.extra_features[\"{key}\"]"),
+                    format_args!("{value} is not a finite number"),
+                ));
+            }
+        }
+        const DAYS: u32 = 36_500;
+        Ok(Self {
+            age_years,
+            tenure_months: count(p.tenure_months, "profile.tenure_months", 1_200)?,
+            products_held: count(p.products_held, "profile.products_held", 100)?,
+            has_mortgage: required(p.has_mortgage, "profile.has_mortgage")?,
+            salary_credited: required(p.salary_credited, "profile.salary_credited")?,
+            direct_debits: count(p.direct_debits, "profile.direct_debits", 1_000)?,
+            total_balance: amount(p.total_balance, "profile.total_balance", 0.0)?,
+            balance_trend_3m: amount(p.balance_trend_3m, "profile.balance_trend_3m", -1.0)?,
+            digital_logins_30d: count(p.digital_logins_30d, "profile.digital_logins_30d", 100_000)?,
+            transactions_30d: count(p.transactions_30d, "profile.transactions_30d", 1_000_000)?,
+            transactions_trend_3m: amount(
+                p.transactions_trend_3m,
+                "profile.transactions_trend_3m",
+                -1.0,
+            )?,
+            complaints_12m: count(p.complaints_12m, "profile.complaints_12m", 1_000)?,
+            open_complaint: required(p.open_complaint, "profile.open_complaint")?,
+            fee_increase_6m: required(p.fee_increase_6m, "profile.fee_increase_6m")?,
+            products_closed_12m: count(p.products_closed_12m, "profile.products_closed_12m", 100)?,
+            has_relationship_manager: required(
+                p.has_relationship_manager,
+                "profile.has_relationship_manager",
+            )?,
+            days_since_last_contact: count(
+                p.days_since_last_contact,
+                "profile.days_since_last_contact",
+                DAYS,
+            )?,
+            days_since_last_activity: count(
+                p.days_since_last_activity,
+                "profile.days_since_last_activity",
+                DAYS,
+            )?,
+            contacts_30d: count(p.contacts_30d, "profile.contacts_30d", 1_000)?,
+            annual_margin: amount(p.annual_margin, "profile.annual_margin", f64::MIN)?,
+            referrals_12m: count(p.referrals_12m, "profile.referrals_12m", 10_000)?,
+            contact_consent: required(p.contact_consent, "profile.contact_consent")?,
+            extra_features: p.extra_features.into_iter().collect::<HashMap<_, _>>(),
+            customer_id: p.customer_id,
+        })
+    }
+}
+
+/// Validates a request's profile.
+///
+/// # Errors
+/// `INVALID_ARGUMENT` naming the missing or bad field.
+pub fn profile(p: Option<pb::CustomerProfile>) -> Result<CustomerProfile, Status> {
+    required(p, "profile")?.try_into()
+}
+
+/// The number of churn reasons a request asks for: 0 means 3.
+///
+/// # Errors
+/// `INVALID_ARGUMENT` above [`crate::domain::churn::MAX_REASONS`].
+pub fn max_reasons(n: u32) -> Result<usize, Status> {
+    match n as usize {
+        0 => Ok(3),
+        n if n <= crate::domain::churn::MAX_REASONS => Ok(n),
+        n => Err(invalid(
+            "max_reasons",
+            format_args!(
+                "{n} is above the maximum {}",
+                crate::domain::churn::MAX_REASONS
+            ),
+        )),
+    }
+}
+
+impl From<&ModelId> for pb::ModelRef {
+    fn from(id: &ModelId) -> Self {
+        Self {
+            name: id.name.clone(),
+            version: id.version.clone(),
+            checksum: id.checksum.clone(),
+        }
+    }
+}
+
+impl From<CustomerValue> for pb::CustomerValue {
+    fn from(v: CustomerValue) -> Self {
+        Self {
+            realized: v.realized,
+            potential: v.potential,
+            influence: v.influence,
+            total: v.total,
+            value_at_risk: v.value_at_risk,
+        }
+    }
+}
+
+impl From<ValueTier> for pb::ValueTier {
+    fn from(t: ValueTier) -> Self {
+        match t {
+            ValueTier::A => Self::A,
+            ValueTier::B => Self::B,
+            ValueTier::C => Self::C,
+            ValueTier::Sleeping => Self::Sleeping,
+        }
+    }
+}
+
+impl From<TierAssignment> for pb::TierAssignment {
+    fn from(t: TierAssignment) -> Self {
+        let rule = match t.rule {
+            TierRule::ACutoff => pb::TierRule::ACutoff,
+            TierRule::BCutoff => pb::TierRule::BCutoff,
+            TierRule::BelowBCutoff => pb::TierRule::BelowBCutoff,
+            TierRule::Sleeping => pb::TierRule::Sleeping,
+        };
+        Self {
+            tier: pb::ValueTier::from(t.tier).into(),
+            rule: rule.into(),
+            threshold: t.threshold,
+            key_account: t.key_account,
+            explanation: t.explanation(),
+        }
+    }
+}
+
+/// Renders a churn prediction with feature names and labels from `model`.
+pub fn churn(model: &ScoringModel, c: &ChurnPrediction) -> pb::ChurnAssessment {
+    pb::ChurnAssessment {
+        probability: c.probability,
+        horizon_months: model.churn.horizon_months(),
+        log_odds: c.log_odds,
+        top_reasons: c
+            .reasons
+            .iter()
+            .map(|r| pb::ChurnReason {
+                feature: model.churn.features()[r.feature].name.clone(),
+                label: model.churn.label(r.feature).to_owned(),
+                value: r.value,
+                contribution: r.contribution,
+                direction: if r.contribution >= 0.0 {
+                    pb::Direction::IncreasesRisk
+                } else {
+                    pb::Direction::DecreasesRisk
+                }
+                .into(),
+            })
+            .collect(),
+    }
+}
+
+fn level(l: ActionLevel) -> pb::ActionLevel {
+    match l {
+        ActionLevel::Financial => pb::ActionLevel::Financial,
+        ActionLevel::Social => pb::ActionLevel::Social,
+        ActionLevel::Structural => pb::ActionLevel::Structural,
+        ActionLevel::ServiceRecovery => pb::ActionLevel::ServiceRecovery,
+        ActionLevel::WinBack => pb::ActionLevel::WinBack,
+    }
+}
+
+fn rule(r: IneligibilityRule) -> pb::EligibilityRule {
+    match r {
+        IneligibilityRule::Consent => pb::EligibilityRule::Consent,
+        IneligibilityRule::ContactCooldown => pb::EligibilityRule::ContactCooldown,
+        IneligibilityRule::ContactLimit => pb::EligibilityRule::ContactLimit,
+        IneligibilityRule::Tier => pb::EligibilityRule::Tier,
+        IneligibilityRule::OpenComplaint => pb::EligibilityRule::OpenComplaint,
+        IneligibilityRule::ProductsHeld => pb::EligibilityRule::ProductsHeld,
+        IneligibilityRule::SalaryAlreadyCredited => pb::EligibilityRule::SalaryAlreadyCredited,
+        IneligibilityRule::ChurnBelowMinimum => pb::EligibilityRule::ChurnBelowMinimum,
+    }
+}
+
+/// Renders a decision with action names and reasons from `model`.
+pub fn decision(model: &ScoringModel, d: &Decision, p_churn: f64) -> pb::RetentionDecision {
+    let catalog = &model.actions;
+    let option = |o: &ActionOption| {
+        let a = &catalog.actions[o.action];
+        pb::ActionOption {
+            action_id: a.id.clone(),
+            name: a.name.clone(),
+            level: level(a.level).into(),
+            expected_value: o.expected_value,
+            cost: a.cost,
+            uplift: o.uplift,
+            reason: option_reason(catalog, o, p_churn, d.value_at_risk),
+        }
+    };
+    let best = d.best().map(option);
+    pb::RetentionDecision {
+        kind: if best.is_some() {
+            pb::DecisionKind::TakeAction
+        } else {
+            pb::DecisionKind::NoAction
+        }
+        .into(),
+        best,
+        reason: d.explanation(catalog),
+        ranked: d.ranked.iter().map(option).collect(),
+        ineligible: d
+            .ineligible
+            .iter()
+            .map(|i| {
+                let a = &catalog.actions[i.action];
+                pb::IneligibleAction {
+                    action_id: a.id.clone(),
+                    rule: rule(i.rule).into(),
+                    explanation: i.rule.explanation(a, &catalog.contact_policy),
+                }
+            })
+            .collect(),
+        value_at_risk: d.value_at_risk,
+    }
+}
+
+impl From<&CustomerProfile> for pb::CustomerProfile {
+    fn from(p: &CustomerProfile) -> Self {
+        Self {
+            customer_id: p.customer_id.clone(),
+            age_years: Some(p.age_years),
+            tenure_months: Some(p.tenure_months),
+            products_held: Some(p.products_held),
+            has_mortgage: Some(p.has_mortgage),
+            salary_credited: Some(p.salary_credited),
+            direct_debits: Some(p.direct_debits),
+            total_balance: Some(p.total_balance),
+            balance_trend_3m: Some(p.balance_trend_3m),
+            digital_logins_30d: Some(p.digital_logins_30d),
+            transactions_30d: Some(p.transactions_30d),
+            transactions_trend_3m: Some(p.transactions_trend_3m),
+            complaints_12m: Some(p.complaints_12m),
+            open_complaint: Some(p.open_complaint),
+            fee_increase_6m: Some(p.fee_increase_6m),
+            products_closed_12m: Some(p.products_closed_12m),
+            has_relationship_manager: Some(p.has_relationship_manager),
+            days_since_last_contact: Some(p.days_since_last_contact),
+            days_since_last_activity: Some(p.days_since_last_activity),
+            contacts_30d: Some(p.contacts_30d),
+            annual_margin: Some(p.annual_margin),
+            referrals_12m: Some(p.referrals_12m),
+            contact_consent: Some(p.contact_consent),
+            extra_features: p.extra_features.clone().into_iter().collect(),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The gRPC edge: generated types, conversions, the scoring handlers and the server.
+
+pub mod convert;
+mod scoring;
+mod server;
+
+pub use scoring::ScoringApi;
+pub use server::{serve, MAX_CONCURRENT_STREAMS, MAX_MESSAGE_BYTES};
+
+/// Generated `bankscore.v1` messages, client and server.
+pub mod pb {
+    #![allow(missing_docs, clippy::all)]
+    tonic::include_proto!("bankscore.v1");
+
+    /// Encoded descriptor set of `bankscore.v1`, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/bankscore_descriptor.bin"));
+}

@@ -1,0 +1,89 @@
+//! `serve`: the gRPC server on a bound listener, with health, reflection and graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use super::pb::{self, scoring_service_server::ScoringServiceServer};
+use super::scoring::ScoringApi;
+use crate::model_store::ModelRegistry;
+
+/// Largest request or response message, in bytes (a profile is well under 4 KiB).
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Concurrent HTTP/2 streams a client may open on one connection.
+pub const MAX_CONCURRENT_STREAMS: u32 = 256;
+/// Reset streams a connection may leave pending before the server closes it (rapid-reset defence).
+pub const MAX_PENDING_RESET_STREAMS: usize = 64;
+/// Locally reset streams per connection before the server sends GOAWAY.
+pub const MAX_LOCAL_RESET_STREAMS: usize = 256;
+
+/// Serves the scoring API, `grpc.health.v1` and server reflection (v1 and v1alpha) on `listener`
+/// until `shutdown` completes, then lets in-flight calls finish.
+///
+/// Health reports NOT_SERVING until the service is registered with its model, and again once
+/// shutdown begins.
+///
+/// # Errors
+/// The transport fails.
+pub async fn serve(
+    listener: TcpListener,
+    registry: Arc<ModelRegistry>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_not_serving::<ScoringServiceServer<ScoringApi>>()
+        .await;
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let scoring = ScoringServiceServer::new(ScoringApi::new(registry))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    health
+        .set_serving::<ScoringServiceServer<ScoringApi>>()
+        .await;
+    health
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
+
+    let on_shutdown = {
+        let health = health.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down: health NOT_SERVING, finishing in-flight calls");
+            health
+                .set_not_serving::<ScoringServiceServer<ScoringApi>>()
+                .await;
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+    };
+
+    Server::builder()
+        .tcp_nodelay(true)
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_RESET_STREAMS))
+        .http2_max_local_error_reset_streams(Some(MAX_LOCAL_RESET_STREAMS))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(scoring)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), on_shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! Test harness: starts the real server on 127.0.0.1:0 and hands out typed clients.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bankscore::domain::CustomerProfile;
+use bankscore::model_store::ModelRegistry;
+use bankscore::service::pb::{self, scoring_service_client::ScoringServiceClient};
+use bankscore::training::synthetic::Generator;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+/// The shipped default models directory.
+pub fn shipped_models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub channel: Channel,
+    pub client: ScoringServiceClient<Channel>,
+    pub registry: Arc<ModelRegistry>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// Stops the server and waits until it has finished.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = self.shutdown.take().expect("running").send(());
+        self.server.take().expect("running").await?
+    }
+}
+
+/// Starts the server on the shipped models.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(&shipped_models()).await
+}
+
+/// Starts the server on `models_dir`.
+pub async fn spawn_app_on(models_dir: &Path) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        bankscore::telemetry::init_tracing("debug");
+    }
+    let report = ModelRegistry::load_dir(models_dir, None).expect("models load");
+    let registry = Arc::new(report.registry);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(bankscore::service::serve(
+        listener,
+        registry.clone(),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    TestApp {
+        address,
+        client: ScoringServiceClient::new(channel.clone()),
+        channel,
+        registry,
+        shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+/// A realistic customer from the seeded generator.
+pub fn customer(seed: u64) -> CustomerProfile {
+    Generator::new(seed).next_customer().profile
+}
+
+/// The same customer as a gRPC profile.
+pub fn pb_customer(seed: u64) -> pb::CustomerProfile {
+    (&customer(seed)).into()
+}
+
+/// A request context with the given id and the live model.
+pub fn context(request_id: &str) -> Option<pb::RequestContext> {
+    Some(pb::RequestContext {
+        request_id: request_id.into(),
+        model_version: String::new(),
+    })
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real server on 127.0.0.1:0, called through the generated client.
+
+mod bad_input;
+mod bundles;
+mod health_reflection;
+mod helpers;
+mod scoring;
+mod training;

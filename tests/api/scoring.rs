@@ -1,0 +1,263 @@
+//! Every RPC answers for a sample customer, and its answer matches the scoring core.
+
+use bankscore::domain::AssessOptions;
+use bankscore::service::pb;
+
+use crate::helpers::{context, customer, pb_customer, spawn_app};
+
+#[tokio::test]
+async fn score_answers_all_three_questions_and_matches_the_core() {
+    let mut app = spawn_app().await;
+    let live = app.registry.live().clone();
+    for seed in 0..20 {
+        let reply = app
+            .client
+            .score(pb::ScoreRequest {
+                context: context(&format!("req-{seed}")),
+                profile: Some(pb_customer(seed)),
+                max_reasons: 4,
+                include_ineligible: true,
+            })
+            .await
+            .expect("score succeeds")
+            .into_inner();
+        assert_eq!(reply.request_id, format!("req-{seed}"));
+        let model = reply.model.expect("model named");
+        assert_eq!(
+            (model.name.as_str(), model.version.as_str()),
+            ("churn", "v1")
+        );
+        assert_eq!(model.checksum, live.id.checksum);
+
+        let expected = live
+            .scoring
+            .assess(
+                &customer(seed),
+                AssessOptions {
+                    max_reasons: 4,
+                    include_ineligible: true,
+                },
+            )
+            .unwrap();
+        let churn = reply.churn.expect("churn");
+        assert_eq!(churn.probability, expected.churn.probability);
+        assert!(churn.probability > 0.0 && churn.probability < 1.0);
+        assert_eq!(churn.horizon_months, 12);
+        assert_eq!(churn.top_reasons.len(), 4);
+        for r in &churn.top_reasons {
+            assert!(!r.label.is_empty());
+            let expected_direction = if r.contribution >= 0.0 {
+                pb::Direction::IncreasesRisk
+            } else {
+                pb::Direction::DecreasesRisk
+            };
+            assert_eq!(r.direction(), expected_direction, "{r:?}");
+        }
+        let value = reply.value.expect("value");
+        assert_eq!(value.total, expected.value.total);
+        assert!((value.realized + value.potential + value.influence - value.total).abs() < 1e-9);
+        let tier = reply.tier.expect("tier");
+        assert_eq!(tier.tier(), pb::ValueTier::from(expected.tier.tier));
+        assert!(!tier.explanation.is_empty());
+
+        let decision = reply.decision.expect("decision");
+        let eligible_and_not = decision.ranked.len() + decision.ineligible.len();
+        assert_eq!(eligible_and_not, live.scoring.actions.actions.len());
+        match decision.kind() {
+            pb::DecisionKind::TakeAction => {
+                let best = decision.best.as_ref().expect("best action");
+                assert!(best.expected_value > 0.0);
+                assert_eq!(Some(best), decision.ranked.first());
+            }
+            pb::DecisionKind::NoAction => {
+                assert!(decision.best.is_none());
+                assert!(decision.ranked.iter().all(|o| o.expected_value <= 0.0));
+                assert!(decision.reason.starts_with("no action"));
+            }
+            other => panic!("unexpected decision kind {other:?}"),
+        }
+        assert!(decision
+            .ranked
+            .windows(2)
+            .all(|w| w[0].expected_value >= w[1].expected_value));
+    }
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_single_question_rpcs_agree_with_score() {
+    let mut app = spawn_app().await;
+    let profile = pb_customer(3);
+    let score = app
+        .client
+        .score(pb::ScoreRequest {
+            context: context("s"),
+            profile: Some(profile.clone()),
+            max_reasons: 0,
+            include_ineligible: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    let tier = app
+        .client
+        .classify_value_tier(pb::ClassifyValueTierRequest {
+            context: context("t"),
+            profile: Some(profile.clone()),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(tier.request_id, "t");
+    assert_eq!(tier.value, score.value);
+    assert_eq!(tier.tier, score.tier);
+    assert_eq!(
+        tier.churn_probability,
+        score.churn.as_ref().unwrap().probability
+    );
+
+    let churn = app
+        .client
+        .predict_churn(pb::PredictChurnRequest {
+            context: context("c"),
+            profile: Some(profile.clone()),
+            max_reasons: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        churn.churn, score.churn,
+        "max_reasons 0 means the default of 3"
+    );
+    assert_eq!(churn.churn.unwrap().top_reasons.len(), 3);
+
+    let action = app
+        .client
+        .recommend_retention_action(pb::RecommendRetentionActionRequest {
+            context: context("a"),
+            profile: Some(profile),
+            include_ineligible: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(action.decision, score.decision);
+    assert_eq!(action.tier, score.tier.unwrap().tier);
+    assert_eq!(action.model, score.model);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_complaining_customer_gets_service_recovery_and_a_sleeping_one_a_win_back_offer() {
+    let mut app = spawn_app().await;
+    let mut angry = customer(11);
+    angry.complaints_12m = 3;
+    angry.open_complaint = true;
+    angry.contact_consent = true;
+    angry.days_since_last_contact = 200;
+    angry.contacts_30d = 0;
+    angry.days_since_last_activity = 3;
+    angry.annual_margin = 900.0;
+    let reply = app
+        .client
+        .recommend_retention_action(pb::RecommendRetentionActionRequest {
+            context: context("angry"),
+            profile: Some((&angry).into()),
+            include_ineligible: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let decision = reply.decision.unwrap();
+    assert_eq!(
+        decision.kind(),
+        pb::DecisionKind::TakeAction,
+        "{decision:?}"
+    );
+    assert_eq!(decision.best.unwrap().action_id, "resolve_complaint");
+
+    let mut sleeper = angry.clone();
+    sleeper.open_complaint = false;
+    sleeper.days_since_last_activity = 400;
+    let reply = app
+        .client
+        .recommend_retention_action(pb::RecommendRetentionActionRequest {
+            context: context("sleeper"),
+            profile: Some((&sleeper).into()),
+            include_ineligible: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.tier(), pb::ValueTier::Sleeping);
+    let decision = reply.decision.unwrap();
+    let ranked: Vec<&str> = decision
+        .ranked
+        .iter()
+        .map(|o| o.action_id.as_str())
+        .collect();
+    assert_eq!(
+        ranked,
+        ["reactivation_offer"],
+        "only the win-back offer is open to sleeping customers"
+    );
+    let tier_rule = decision
+        .ineligible
+        .iter()
+        .find(|i| i.action_id == "rm_call")
+        .unwrap();
+    assert_eq!(tier_rule.rule(), pb::EligibilityRule::Tier);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_customer_without_consent_gets_an_explicit_no_action() {
+    let mut app = spawn_app().await;
+    let mut p = customer(5);
+    p.contact_consent = false;
+    let reply = app
+        .client
+        .recommend_retention_action(pb::RecommendRetentionActionRequest {
+            context: context("x"),
+            profile: Some((&p).into()),
+            include_ineligible: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let d = reply.decision.unwrap();
+    assert_eq!(d.kind(), pb::DecisionKind::NoAction);
+    assert!(d.ranked.is_empty());
+    assert!(d
+        .ineligible
+        .iter()
+        .all(|i| i.rule() == pb::EligibilityRule::Consent));
+    assert_eq!(
+        d.reason,
+        "no action: no action is eligible for this customer"
+    );
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_empty_request_id_is_replaced_by_a_server_assigned_one() {
+    let mut app = spawn_app().await;
+    let reply = app
+        .client
+        .predict_churn(pb::PredictChurnRequest {
+            context: None,
+            profile: Some(pb_customer(1)),
+            max_reasons: 1,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        reply.request_id.starts_with("bankscore-"),
+        "{}",
+        reply.request_id
+    );
+    app.stop().await.unwrap();
+}
