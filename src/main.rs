@@ -48,6 +48,9 @@ struct ServeArgs {
     /// Model name to serve; needed only when the directory holds several.
     #[arg(long, env = "BANKSCORE_MODEL")]
     model: Option<String>,
+    /// Runtime worker threads; default: one per CPU core.
+    #[arg(long, env = "BANKSCORE_WORKER_THREADS")]
+    worker_threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -185,8 +188,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         versions = registry.versions().len(),
         "model loaded"
     );
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async move {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.worker_threads {
+        anyhow::ensure!(n > 0, "--worker-threads must be at least 1");
+        runtime.worker_threads(n);
+    }
+    runtime.enable_all().build()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 
 use super::pb::{self, scoring_service_server::ScoringServiceServer};
@@ -20,6 +20,8 @@ pub const MAX_CONCURRENT_STREAMS: u32 = 256;
 pub const MAX_PENDING_RESET_STREAMS: usize = 64;
 /// Locally reset streams per connection before the server sends GOAWAY.
 pub const MAX_LOCAL_RESET_STREAMS: usize = 256;
+/// How long in-flight calls may run after shutdown begins; connections still open then are dropped.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves the scoring API, `grpc.health.v1` and server reflection (v1 and v1alpha) on `listener`
 /// until `shutdown` completes, then lets in-flight calls finish.
@@ -58,6 +60,7 @@ pub async fn serve(
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;
 
+    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let on_shutdown = {
         let health = health.clone();
         async move {
@@ -69,11 +72,24 @@ pub async fn serve(
             health
                 .set_service_status("", tonic_health::ServingStatus::NotServing)
                 .await;
+            let _ = draining_tx.send(());
+        }
+    };
+    // A client that keeps its connection open must not hold the process past the drain timeout.
+    let drain_deadline = async move {
+        if draining_rx.await.is_ok() {
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+        } else {
+            std::future::pending::<()>().await;
         }
     };
 
-    Server::builder()
-        .tcp_nodelay(true)
+    // Nagle's algorithm would hold small replies back for up to 40 ms: disable it per connection
+    // (the builder's own tcp_nodelay only applies to listeners it binds itself).
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(Duration::from_secs(60)));
+    let server = Server::builder()
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_RESET_STREAMS))
         .http2_max_local_error_reset_streams(Some(MAX_LOCAL_RESET_STREAMS))
@@ -83,7 +99,12 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(scoring)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), on_shutdown)
-        .await?;
+        .serve_with_incoming_shutdown(incoming, on_shutdown);
+    tokio::select! {
+        result = server => result?,
+        () = drain_deadline => {
+            tracing::warn!(timeout = ?DRAIN_TIMEOUT, "drain timeout reached; closing remaining connections");
+        }
+    }
     Ok(())
 }

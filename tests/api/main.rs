@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod bundles;
+mod cli;
 mod health_reflection;
 mod helpers;
 mod scoring;
