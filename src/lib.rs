@@ -5,9 +5,11 @@
 //! - [`model_store`]: the on-disk model bundle format, its validation and the registry of loaded versions;
 //! - [`training`]: the synthetic customer generator and `bankscore train` (linfa logistic regression);
 //! - [`service`]: the tonic edge: conversions, status mapping, health, reflection and `serve`;
+//! - [`client`]: `bankscore call`, one RPC with a profile from a JSON file;
 //! - [`loadgen`]: the load generator for the unary `Score` RPC;
 //! - [`telemetry`]: tracing set-up.
 
+pub mod client;
 pub mod domain;
 pub mod loadgen;
 pub mod model_store;

@@ -33,6 +33,8 @@ enum Command {
         /// The bundle directory, models/<name>/<version>.
         bundle: PathBuf,
     },
+    /// Call one RPC on a running server with a customer profile from a JSON file.
+    Call(CallArgs),
     /// Drive the unary Score RPC at a fixed concurrency and report throughput and latency.
     Loadgen(LoadgenArgs),
 }
@@ -107,6 +109,28 @@ struct TrainArgs {
 }
 
 #[derive(Args)]
+struct CallArgs {
+    /// The RPC to call.
+    #[arg(value_enum)]
+    rpc: bankscore::client::Rpc,
+    /// Customer profile as JSON (see examples/customer.json).
+    #[arg(long)]
+    profile: PathBuf,
+    /// Server address.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    target: String,
+    /// Request id to send (echoed in the reply).
+    #[arg(long, default_value = "")]
+    request_id: String,
+    /// Model version to use; default: the live one.
+    #[arg(long, default_value = "")]
+    model_version: String,
+    /// Also list actions excluded by eligibility rules.
+    #[arg(long)]
+    include_ineligible: bool,
+}
+
+#[derive(Args)]
 struct LoadgenArgs {
     /// Server address.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
@@ -151,6 +175,19 @@ fn main() -> anyhow::Result<()> {
                 m.scoring.churn.features().len(),
                 m.scoring.actions.actions.len()
             );
+            Ok(())
+        }
+        Command::Call(args) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let reply = runtime.block_on(bankscore::client::call(&bankscore::client::Call {
+                target: &args.target,
+                rpc: args.rpc,
+                profile_json: &args.profile,
+                request_id: &args.request_id,
+                model_version: &args.model_version,
+                include_ineligible: args.include_ineligible,
+            }))?;
+            println!("{reply}");
             Ok(())
         }
         Command::Loadgen(args) => {

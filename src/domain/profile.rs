@@ -5,7 +5,9 @@ use std::collections::HashMap;
 /// Everything bankscore knows about one customer, validated at the edge.
 ///
 /// Every typed field is present and in range; `extra_features` holds only finite values.
-#[derive(Debug, Clone, PartialEq)]
+/// (Deserializing, used by the CLI's `call` for a profile file, does not check ranges; the server does.)
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CustomerProfile {
     /// The bank's customer identifier (non-empty).
     pub customer_id: String,
@@ -54,6 +56,7 @@ pub struct CustomerProfile {
     /// Consented to marketing and retention contact.
     pub contact_consent: bool,
     /// Further named numeric features (finite).
+    #[serde(default)]
     pub extra_features: HashMap<String, f64>,
 }
 
