@@ -39,15 +39,44 @@ pub struct Call<'a> {
     pub include_ineligible: bool,
 }
 
+/// The `Score` request for a profile file as one gRPC length-prefixed frame (1 byte
+/// uncompressed flag, 4 bytes big-endian length, the message): the body for HTTP/2 load tools
+/// such as h2load.
+///
+/// # Errors
+/// The profile file is unreadable or not a profile.
+pub fn score_frame(profile_json: &Path, request_id: &str) -> anyhow::Result<Vec<u8>> {
+    use prost::Message;
+    let profile = read_profile(profile_json)?;
+    let request = pb::ScoreRequest {
+        context: Some(pb::RequestContext {
+            request_id: request_id.to_owned(),
+            model_version: String::new(),
+        }),
+        profile: Some((&profile).into()),
+        max_reasons: 0,
+        include_ineligible: false,
+    };
+    let message = request.encode_to_vec();
+    let mut frame = Vec::with_capacity(5 + message.len());
+    frame.push(0);
+    frame.extend_from_slice(&u32::try_from(message.len())?.to_be_bytes());
+    frame.extend_from_slice(&message);
+    Ok(frame)
+}
+
+fn read_profile(path: &Path) -> anyhow::Result<CustomerProfile> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
 /// Performs the call and renders the reply.
 ///
 /// # Errors
 /// The profile file is unreadable, the server unreachable, or the call fails (with its status).
 pub async fn call(c: &Call<'_>) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(c.profile_json)
-        .with_context(|| format!("reading {}", c.profile_json.display()))?;
-    let profile: CustomerProfile = serde_json::from_str(&text)
-        .with_context(|| format!("parsing {}", c.profile_json.display()))?;
+    let profile = read_profile(c.profile_json)?;
     let channel = Endpoint::from_shared(c.target.to_owned())?
         .connect()
         .await

@@ -128,6 +128,9 @@ struct CallArgs {
     /// Also list actions excluded by eligibility rules.
     #[arg(long)]
     include_ineligible: bool,
+    /// Instead of calling, write the Score request as a gRPC frame to this file (for h2load).
+    #[arg(long)]
+    write_frame: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -178,7 +181,24 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Call(args) => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            if let Some(path) = &args.write_frame {
+                anyhow::ensure!(
+                    args.rpc == bankscore::client::Rpc::Score,
+                    "--write-frame writes Score requests only"
+                );
+                let frame = bankscore::client::score_frame(&args.profile, &args.request_id)?;
+                std::fs::write(path, &frame)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!(
+                    "wrote a {}-byte Score frame to {}",
+                    frame.len(),
+                    path.display()
+                );
+                return Ok(());
+            }
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             let reply = runtime.block_on(bankscore::client::call(&bankscore::client::Call {
                 target: &args.target,
                 rpc: args.rpc,
