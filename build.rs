@@ -4,7 +4,10 @@ use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
-    let fds = protox::compile(["bankscore/v1/scoring.proto"], ["proto"])?;
+    let fds = protox::compile(
+        ["bankscore/v1/scoring.proto", "bankscore/v1/admin.proto"],
+        ["proto"],
+    )?;
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(
         out_dir.join("bankscore_descriptor.bin"),

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use bankscore::domain::ValueParams;
-use bankscore::model_store::{load_bundle, ModelRegistry};
+use bankscore::model_store::{load_bundle, Deployment, ModelStore, ReloadTrigger};
 use bankscore::training::{self, TrainSettings};
 
 /// Customer value tiers, churn probability and next best retention action, over gRPC.
@@ -33,6 +33,8 @@ enum Command {
         /// The bundle directory, models/<name>/<version>.
         bundle: PathBuf,
     },
+    /// Declare the champion and challenger versions (writes models/<name>/deployment.toml).
+    Deploy(DeployArgs),
     /// Call one RPC on a running server with a customer profile from a JSON file.
     Call(CallArgs),
     /// Drive the unary Score RPC at a fixed concurrency and report throughput and latency.
@@ -53,6 +55,31 @@ struct ServeArgs {
     /// Runtime worker threads; default: one per CPU core.
     #[arg(long, env = "BANKSCORE_WORKER_THREADS")]
     worker_threads: Option<usize>,
+    /// How often to look for changes in the models directory; 0s turns watching off.
+    #[arg(long, env = "BANKSCORE_WATCH_POLL", default_value = "1s", value_parser = humantime::parse_duration)]
+    watch_poll: Duration,
+    /// A change must be stable this long before it is loaded.
+    #[arg(long, env = "BANKSCORE_WATCH_DEBOUNCE", default_value = "2s", value_parser = humantime::parse_duration)]
+    watch_debounce: Duration,
+}
+
+#[derive(Args)]
+struct DeployArgs {
+    /// Models directory.
+    #[arg(long, env = "BANKSCORE_MODELS_DIR", default_value = "models")]
+    models_dir: PathBuf,
+    /// Model name (directory under the models directory).
+    #[arg(long)]
+    model: String,
+    /// Version to make champion (live).
+    #[arg(long)]
+    champion: Option<String>,
+    /// Version to score in shadow.
+    #[arg(long, conflicts_with = "no_challenger")]
+    challenger: Option<String>,
+    /// Stop shadow scoring.
+    #[arg(long)]
+    no_challenger: bool,
 }
 
 #[derive(Args)]
@@ -168,6 +195,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Train(args) => train(args),
+        Command::Deploy(args) => deploy(args),
         Command::Validate { bundle } => {
             let m = load_bundle(&bundle)?;
             println!(
@@ -231,19 +259,20 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let report = ModelRegistry::load_dir(&args.models_dir, args.model.as_deref())
+    let (store, problems) = ModelStore::open(&args.models_dir, args.model.as_deref())
         .with_context(|| format!("loading models from {}", args.models_dir.display()))?;
-    for rejected in &report.rejected {
-        tracing::error!(cause = %rejected, "model bundle rejected");
+    for problem in &problems {
+        tracing::error!(cause = %problem, "model bundle problem at start-up");
     }
-    let registry = Arc::new(report.registry);
-    let live = registry.live();
+    let store = Arc::new(store);
+    let registry = store.current();
     tracing::info!(
-        model = %live.id.name,
-        version = %live.id.version,
-        checksum = %live.id.checksum,
+        model = %registry.name(),
+        champion = %registry.champion().id.version,
+        checksum = %registry.champion().id.checksum,
+        challenger = registry.challenger().map_or("", |(c, _)| c.id.version.as_str()),
         versions = registry.versions().len(),
-        "model loaded"
+        "models loaded"
     );
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.worker_threads {
@@ -255,8 +284,73 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}", args.listen))?;
         tracing::info!(address = %listener.local_addr()?, "bankscore serving");
-        bankscore::service::serve(listener, registry, shutdown_signal()).await
+        let watcher = (!args.watch_poll.is_zero()).then(|| {
+            tokio::spawn(bankscore::model_store::watch(
+                store.clone(),
+                args.watch_poll,
+                args.watch_debounce,
+            ))
+        });
+        let sighup = tokio::spawn(reload_on_sighup(store.clone()));
+        let result = bankscore::service::serve(listener, store, shutdown_signal()).await;
+        sighup.abort();
+        if let Some(w) = watcher {
+            w.abort();
+        }
+        result
     })
+}
+
+/// Reloads the models directory on every SIGHUP.
+async fn reload_on_sighup(store: Arc<ModelStore>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::error!("cannot listen for SIGHUP; reload with the admin RPC instead");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let s = store.clone();
+            let _ = tokio::task::spawn_blocking(move || s.reload(ReloadTrigger::Signal)).await;
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await;
+}
+
+fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    let model_dir = args.models_dir.join(&args.model);
+    anyhow::ensure!(
+        model_dir.is_dir(),
+        "{} is not a model directory",
+        model_dir.display()
+    );
+    let mut d = Deployment::read(&model_dir).map_err(anyhow::Error::msg)?;
+    for version in [&args.champion, &args.challenger].into_iter().flatten() {
+        let m = load_bundle(&model_dir.join(version))
+            .with_context(|| format!("version {version} cannot be deployed"))?;
+        println!(
+            "ok: {} version {} (checksum {})",
+            m.id.name, m.id.version, m.id.checksum
+        );
+    }
+    if let Some(c) = args.champion {
+        d.champion = Some(c);
+    }
+    if args.no_challenger {
+        d.challenger = None;
+    } else if let Some(c) = args.challenger {
+        d.challenger = Some(c);
+    }
+    d.write(&model_dir)?;
+    println!(
+        "{}: champion {}, challenger {} (a running server picks this up within seconds, or at once on SIGHUP)",
+        model_dir.join(bankscore::model_store::DEPLOYMENT_FILE).display(),
+        d.champion.as_deref().unwrap_or("(newest valid version)"),
+        d.challenger.as_deref().unwrap_or("(none)")
+    );
+    Ok(())
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -77,11 +77,32 @@ pub struct Assessment {
     pub decision: Decision,
 }
 
+impl Assessment {
+    /// The value part of the assessment.
+    pub fn value_assessment(&self) -> ValueAssessment {
+        ValueAssessment {
+            churn_probability: self.churn.probability,
+            value: self.value,
+            tier: self.tier,
+        }
+    }
+}
+
 impl ScoringModel {
     fn value_and_tier(&self, p: &CustomerProfile, p_churn: f64) -> (CustomerValue, TierAssignment) {
         let value = value::customer_value(&self.value, p, p_churn);
         let tier = self.tiers.classify(value.total, p.days_since_last_activity);
         (value, tier)
+    }
+
+    /// Value parts and tier for a churn probability already computed.
+    pub fn value_assessment(&self, p: &CustomerProfile, churn_probability: f64) -> ValueAssessment {
+        let (value, tier) = self.value_and_tier(p, churn_probability);
+        ValueAssessment {
+            churn_probability,
+            value,
+            tier,
+        }
     }
 
     /// Value parts and tier.
@@ -92,13 +113,7 @@ impl ScoringModel {
         &self,
         p: &CustomerProfile,
     ) -> Result<ValueAssessment, MissingExtraFeature> {
-        let churn_probability = self.churn.probability(p)?;
-        let (value, tier) = self.value_and_tier(p, churn_probability);
-        Ok(ValueAssessment {
-            churn_probability,
-            value,
-            tier,
-        })
+        Ok(self.value_assessment(p, self.churn.probability(p)?))
     }
 
     /// Churn probability with reasons.

@@ -1,10 +1,21 @@
-//! Model bundles on disk: the format, checksums, loading with validation, and the registry of
-//! loaded versions.
+//! Model bundles on disk and the models being served: the bundle format, checksums, loading
+//! with validation, the registry of versions (champion, challenger), the deployment file,
+//! shadow-comparison counters, and hot reload (atomic swap, directory watching).
 
 mod bundle;
 pub mod checksum;
+mod deployment;
 pub mod format;
 mod registry;
+mod shadow;
+mod store;
+mod watch;
 
 pub use bundle::{load_bundle, write_bundle, BundleContents, BundleError, LoadedModel, ModelId};
-pub use registry::{compare_versions, LoadReport, ModelRegistry, RegistryError, UnknownVersion};
+pub use deployment::{Deployment, DEPLOYMENT_FILE};
+pub use registry::{
+    compare_versions, LoadReport, ModelRegistry, RegistryError, Rejected, UnknownVersion,
+};
+pub use shadow::{ShadowStats, ShadowSummary};
+pub use store::{ModelStore, ReloadOutcome, ReloadTrigger};
+pub use watch::{fingerprint, watch};

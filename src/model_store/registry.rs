@@ -1,18 +1,37 @@
-//! The set of loaded model versions and which one is live.
+//! The loaded versions of one model: the champion, the optional challenger, the versions that
+//! may be pinned, and the bundles that were refused.
 
 use std::cmp::Ordering;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::bundle::{load_bundle, BundleError, LoadedModel};
+use super::bundle::{load_bundle, LoadedModel};
+use super::deployment::Deployment;
+use super::format::files;
+use super::shadow::ShadowStats;
 
-/// The loaded versions of one model, and the live one.
+/// The state of one model, as served. Immutable: a reload builds a new one and swaps it in.
 #[derive(Debug, Clone)]
 pub struct ModelRegistry {
     name: String,
-    /// Sorted by [`compare_versions`], oldest first.
+    /// Valid versions, sorted by [`compare_versions`], oldest first.
     versions: Vec<Arc<LoadedModel>>,
-    live: Arc<LoadedModel>,
+    champion: Arc<LoadedModel>,
+    challenger: Option<Arc<LoadedModel>>,
+    shadow: Option<Arc<ShadowStats>>,
+    rejected: Vec<Rejected>,
+    incomplete: Vec<String>,
+}
+
+/// A bundle the last load refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Its version directory.
+    pub version: String,
+    /// Why, naming the file.
+    pub reason: String,
+    /// An earlier, valid load of the same version still serves.
+    pub previous_kept: bool,
 }
 
 /// Why the models directory yields no servable model.
@@ -29,11 +48,27 @@ pub enum RegistryError {
     SeveralModels(String),
     #[error("model `{0}` is not in the models directory")]
     UnknownModel(String),
-    #[error("model `{name}` has no valid version: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    #[error("{0}")]
+    Deployment(String),
+    #[error("model `{name}`: the declared champion `{version}` is not a valid version{}", reasons(.rejected))]
+    Champion {
+        name: String,
+        version: String,
+        rejected: Vec<Rejected>,
+    },
+    #[error("model `{name}` has no valid version{}", reasons(.rejected))]
     NoValidVersion {
         name: String,
-        errors: Vec<BundleError>,
+        rejected: Vec<Rejected>,
     },
+}
+
+fn reasons(rejected: &[Rejected]) -> String {
+    if rejected.is_empty() {
+        return String::new();
+    }
+    let all: Vec<String> = rejected.iter().map(|r| r.reason.clone()).collect();
+    format!(": {}", all.join("; "))
 }
 
 /// A version that was asked for but is not loaded.
@@ -46,21 +81,23 @@ pub struct UnknownVersion {
     pub loaded: String,
 }
 
-/// What loading a models directory found.
+/// What a load found besides the registry itself.
 #[derive(Debug)]
 pub struct LoadReport {
-    /// The registry of valid versions.
+    /// The registry to serve.
     pub registry: ModelRegistry,
-    /// Bundles that were refused, with why.
-    pub rejected: Vec<BundleError>,
+    /// Problems that did not prevent serving: refused bundles, an invalid challenger, a
+    /// champion kept because the declared one is invalid.
+    pub problems: Vec<String>,
 }
 
 impl ModelRegistry {
-    /// Loads every version of one model from `root` (`root/<name>/<version>/`); the newest valid
-    /// version is live. `model` may be omitted when `root` holds exactly one model.
+    /// Loads one model from `root` (`root/<name>/<version>/`) at start-up. `model` may be
+    /// omitted when `root` holds exactly one model.
     ///
     /// # Errors
-    /// The directory cannot be read, the model is ambiguous or unknown, or no version is valid.
+    /// The directory cannot be read, the model is ambiguous or unknown, the deployment file is
+    /// invalid, or there is no valid champion.
     pub fn load_dir(root: &Path, model: Option<&str>) -> Result<LoadReport, RegistryError> {
         let names = subdirectories(root)?;
         let name = match model {
@@ -72,39 +109,30 @@ impl ModelRegistry {
                 many => return Err(RegistryError::SeveralModels(many.join(", "))),
             },
         };
-        let model_dir = root.join(&name);
-        let mut versions = Vec::new();
-        let mut rejected = Vec::new();
-        for version in subdirectories(&model_dir)? {
-            match load_bundle(&model_dir.join(&version)) {
-                Ok(m) => versions.push(Arc::new(m)),
-                Err(e) => rejected.push(e),
-            }
-        }
-        versions.sort_by(|a, b| compare_versions(&a.id.version, &b.id.version));
-        let Some(live) = versions.last().cloned() else {
-            return Err(RegistryError::NoValidVersion {
-                name,
-                errors: rejected,
-            });
-        };
-        Ok(LoadReport {
-            registry: Self {
-                name,
-                versions,
-                live,
-            },
-            rejected,
-        })
+        build(&root.join(&name), name, None)
     }
 
-    /// A registry holding one model.
+    /// Loads the model again from `root`, keeping what is valid of `self`: a version whose
+    /// bundle is now broken keeps its earlier load, and an invalid declared champion leaves
+    /// the current champion live.
+    ///
+    /// # Errors
+    /// The directory cannot be read or the deployment file is invalid (nothing changes then).
+    pub fn reload(&self, root: &Path) -> Result<LoadReport, RegistryError> {
+        build(&root.join(&self.name), self.name.clone(), Some(self))
+    }
+
+    /// A registry holding one model as champion.
     pub fn single(model: LoadedModel) -> Self {
-        let live = Arc::new(model);
+        let champion = Arc::new(model);
         Self {
-            name: live.id.name.clone(),
-            versions: vec![live.clone()],
-            live,
+            name: champion.id.name.clone(),
+            versions: vec![champion.clone()],
+            champion,
+            challenger: None,
+            shadow: None,
+            rejected: Vec::new(),
+            incomplete: Vec::new(),
         }
     }
 
@@ -114,22 +142,37 @@ impl ModelRegistry {
     }
 
     /// The live version.
-    pub fn live(&self) -> &Arc<LoadedModel> {
-        &self.live
+    pub fn champion(&self) -> &Arc<LoadedModel> {
+        &self.champion
     }
 
-    /// Every loaded version, oldest first.
+    /// The shadow version and its comparison counters, if any.
+    pub fn challenger(&self) -> Option<(&Arc<LoadedModel>, &Arc<ShadowStats>)> {
+        self.challenger.as_ref().zip(self.shadow.as_ref())
+    }
+
+    /// Every valid version, oldest first.
     pub fn versions(&self) -> &[Arc<LoadedModel>] {
         &self.versions
     }
 
-    /// The version a request asked for; empty means the live one.
+    /// Bundles the last load refused.
+    pub fn rejected(&self) -> &[Rejected] {
+        &self.rejected
+    }
+
+    /// Version directories without a checksum manifest yet (still being copied).
+    pub fn incomplete(&self) -> &[String] {
+        &self.incomplete
+    }
+
+    /// The version a request asked for; empty means the champion.
     ///
     /// # Errors
     /// The version is not loaded.
     pub fn resolve(&self, version: &str) -> Result<&Arc<LoadedModel>, UnknownVersion> {
         if version.is_empty() {
-            return Ok(&self.live);
+            return Ok(&self.champion);
         }
         self.versions
             .iter()
@@ -144,6 +187,104 @@ impl ModelRegistry {
                     .join(", "),
             })
     }
+}
+
+fn build(
+    model_dir: &Path,
+    name: String,
+    previous: Option<&ModelRegistry>,
+) -> Result<LoadReport, RegistryError> {
+    let deployment = Deployment::read(model_dir).map_err(RegistryError::Deployment)?;
+    let mut versions = Vec::new();
+    let mut rejected = Vec::new();
+    let mut incomplete = Vec::new();
+    for version in subdirectories(model_dir)? {
+        let dir = model_dir.join(&version);
+        if !dir.join(files::CHECKSUMS).exists() {
+            // The manifest is written last: without it the bundle is still being copied.
+            incomplete.push(version);
+            continue;
+        }
+        match load_bundle(&dir) {
+            Ok(m) => versions.push(Arc::new(m)),
+            Err(e) => {
+                let earlier = previous.and_then(|p| p.resolve(&version).ok()).cloned();
+                rejected.push(Rejected {
+                    version,
+                    reason: e.to_string(),
+                    previous_kept: earlier.is_some(),
+                });
+                versions.extend(earlier);
+            }
+        }
+    }
+    versions.sort_by(|a, b| compare_versions(&a.id.version, &b.id.version));
+    let find = |v: &str| versions.iter().find(|m| m.id.version == v).cloned();
+    let mut problems: Vec<String> = rejected.iter().map(|r| r.reason.clone()).collect();
+
+    let champion = match (&deployment.champion, previous) {
+        (Some(v), _) if find(v).is_some() => find(v).expect("checked"),
+        (Some(v), Some(prev)) => {
+            problems.push(format!(
+                "declared champion `{v}` is not a valid version; `{}` stays live",
+                prev.champion.id.version
+            ));
+            prev.champion.clone()
+        }
+        (Some(v), None) => {
+            return Err(RegistryError::Champion {
+                name,
+                version: v.clone(),
+                rejected,
+            })
+        }
+        (None, _) => match versions.last() {
+            Some(newest) => newest.clone(),
+            None => match previous {
+                Some(prev) => prev.champion.clone(),
+                None => return Err(RegistryError::NoValidVersion { name, rejected }),
+            },
+        },
+    };
+    let challenger = match &deployment.challenger {
+        Some(v) if *v == champion.id.version => {
+            problems.push(format!(
+                "challenger `{v}` is the champion; no shadow scoring"
+            ));
+            None
+        }
+        Some(v) => {
+            let found = find(v);
+            if found.is_none() {
+                problems.push(format!(
+                    "declared challenger `{v}` is not a valid version; no shadow scoring"
+                ));
+            }
+            found
+        }
+        None => None,
+    };
+    let shadow = challenger.as_ref().map(|c| {
+        previous
+            .and_then(|p| p.challenger())
+            .filter(|(old, _)| old.id == c.id)
+            .map_or_else(
+                || Arc::new(ShadowStats::default()),
+                |(_, stats)| stats.clone(),
+            )
+    });
+    Ok(LoadReport {
+        registry: ModelRegistry {
+            name,
+            versions,
+            champion,
+            challenger,
+            shadow,
+            rejected,
+            incomplete,
+        },
+        problems,
+    })
 }
 
 fn subdirectories(dir: &Path) -> Result<Vec<String>, RegistryError> {

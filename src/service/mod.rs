@@ -1,9 +1,11 @@
 //! The gRPC edge: generated types, conversions, the scoring handlers and the server.
 
+mod admin;
 pub mod convert;
 mod scoring;
 mod server;
 
+pub use admin::AdminApi;
 pub use scoring::ScoringApi;
 pub use server::{serve, MAX_CONCURRENT_STREAMS, MAX_MESSAGE_BYTES};
 

@@ -7,33 +7,74 @@ use tonic::{Request, Response, Status};
 
 use super::convert;
 use super::pb::{self, scoring_service_server::ScoringService};
-use crate::domain::{AssessOptions, MissingExtraFeature};
-use crate::model_store::{LoadedModel, ModelRegistry, UnknownVersion};
+use crate::domain::{
+    AssessOptions, Assessment, CustomerProfile, MissingExtraFeature, ValueAssessment,
+};
+use crate::model_store::{LoadedModel, ModelRegistry, ModelStore, UnknownVersion};
 
-/// The scoring service over a registry of loaded models.
+/// The scoring service over the store of served models.
 #[derive(Debug)]
 pub struct ScoringApi {
-    registry: Arc<ModelRegistry>,
+    store: Arc<ModelStore>,
     next_request: AtomicU64,
 }
 
+/// The model answering a request, and the registry it came from (for shadow scoring).
+struct Resolved {
+    model: Arc<LoadedModel>,
+    registry: Arc<ModelRegistry>,
+    pinned: bool,
+    request_id: String,
+}
+
+impl Resolved {
+    /// Scores `profile` with the challenger, if there is one and the request did not pin a
+    /// version, and records how its answer differs from the champion's. Never fails the call.
+    fn shadow(
+        &self,
+        profile: &CustomerProfile,
+        champion: &ValueAssessment,
+        best_action: Option<&str>,
+    ) {
+        let Some((challenger, stats)) = self.registry.challenger().filter(|_| !self.pinned) else {
+            return;
+        };
+        let opts = AssessOptions {
+            max_reasons: 0,
+            include_ineligible: false,
+        };
+        match challenger.scoring.assess(profile, opts) {
+            Ok(c) => {
+                let diff = c.churn.probability - champion.churn_probability;
+                let c_action = best_action_id(challenger, &c);
+                let tier_differs = c.tier.tier != champion.tier.tier;
+                let action_differs = best_action.is_some_and(|b| b != c_action);
+                stats.record(diff, tier_differs, action_differs);
+                tracing::debug!(request_id = %self.request_id, challenger = %challenger.id.version,
+                    probability_diff = diff, tier_differs, action_differs, "shadow score");
+            }
+            Err(e) => {
+                tracing::debug!(request_id = %self.request_id, challenger = %challenger.id.version,
+                cause = %e, "shadow model cannot score this request")
+            }
+        }
+    }
+}
+
 impl ScoringApi {
-    /// A service answering from `registry`.
-    pub fn new(registry: Arc<ModelRegistry>) -> Self {
+    /// A service answering from `store`.
+    pub fn new(store: Arc<ModelStore>) -> Self {
         Self {
-            registry,
+            store,
             next_request: AtomicU64::new(1),
         }
     }
 
     /// The model a request asked for and the request id to echo (assigned when empty).
-    fn resolve(
-        &self,
-        ctx: Option<pb::RequestContext>,
-    ) -> Result<(Arc<LoadedModel>, String), Status> {
+    fn resolve(&self, ctx: Option<pb::RequestContext>) -> Result<Resolved, Status> {
         let ctx = ctx.unwrap_or_default();
-        let model = self
-            .registry
+        let registry = self.store.current();
+        let model = registry
             .resolve(&ctx.model_version)
             .map_err(not_found)?
             .clone();
@@ -45,7 +86,12 @@ impl ScoringApi {
         } else {
             ctx.request_id
         };
-        Ok((model, request_id))
+        Ok(Resolved {
+            model,
+            registry,
+            pinned: !ctx.model_version.is_empty(),
+            request_id,
+        })
     }
 }
 
@@ -69,15 +115,17 @@ impl ScoringService for ScoringApi {
         request: Request<pb::ClassifyValueTierRequest>,
     ) -> Result<Response<pb::ClassifyValueTierResponse>, Status> {
         let req = request.into_inner();
-        let (model, request_id) = self.resolve(req.context)?;
+        let r = self.resolve(req.context)?;
         let profile = convert::profile(req.profile)?;
-        let v = model
+        let v = r
+            .model
             .scoring
             .classify_value(&profile)
-            .map_err(missing_feature(&model))?;
+            .map_err(missing_feature(&r.model))?;
+        r.shadow(&profile, &v, None);
         Ok(Response::new(pb::ClassifyValueTierResponse {
-            model: Some((&model.id).into()),
-            request_id,
+            model: Some((&r.model.id).into()),
+            request_id: r.request_id,
             value: Some(v.value.into()),
             tier: Some(v.tier.into()),
             churn_probability: v.churn_probability,
@@ -89,17 +137,27 @@ impl ScoringService for ScoringApi {
         request: Request<pb::PredictChurnRequest>,
     ) -> Result<Response<pb::PredictChurnResponse>, Status> {
         let req = request.into_inner();
-        let (model, request_id) = self.resolve(req.context)?;
+        let r = self.resolve(req.context)?;
         let profile = convert::profile(req.profile)?;
         let max_reasons = convert::max_reasons(req.max_reasons)?;
-        let churn = model
+        let churn = r
+            .model
             .scoring
             .predict_churn(&profile, max_reasons)
-            .map_err(missing_feature(&model))?;
+            .map_err(missing_feature(&r.model))?;
+        if r.registry.challenger().is_some() {
+            r.shadow(
+                &profile,
+                &r.model
+                    .scoring
+                    .value_assessment(&profile, churn.probability),
+                None,
+            );
+        }
         Ok(Response::new(pb::PredictChurnResponse {
-            model: Some((&model.id).into()),
-            request_id,
-            churn: Some(convert::churn(&model.scoring, &churn)),
+            model: Some((&r.model.id).into()),
+            request_id: r.request_id,
+            churn: Some(convert::churn(&r.model.scoring, &churn)),
         }))
     }
 
@@ -108,21 +166,27 @@ impl ScoringService for ScoringApi {
         request: Request<pb::RecommendRetentionActionRequest>,
     ) -> Result<Response<pb::RecommendRetentionActionResponse>, Status> {
         let req = request.into_inner();
-        let (model, request_id) = self.resolve(req.context)?;
+        let r = self.resolve(req.context)?;
         let profile = convert::profile(req.profile)?;
         let opts = AssessOptions {
             max_reasons: 0,
             include_ineligible: req.include_ineligible,
         };
-        let a = model
+        let a = r
+            .model
             .scoring
             .assess(&profile, opts)
-            .map_err(missing_feature(&model))?;
+            .map_err(missing_feature(&r.model))?;
+        r.shadow(
+            &profile,
+            &a.value_assessment(),
+            Some(best_action_id(&r.model, &a)),
+        );
         Ok(Response::new(pb::RecommendRetentionActionResponse {
-            model: Some((&model.id).into()),
-            request_id,
+            model: Some((&r.model.id).into()),
+            request_id: r.request_id,
             decision: Some(convert::decision(
-                &model.scoring,
+                &r.model.scoring,
                 &a.decision,
                 a.churn.probability,
             )),
@@ -136,27 +200,40 @@ impl ScoringService for ScoringApi {
         request: Request<pb::ScoreRequest>,
     ) -> Result<Response<pb::ScoreResponse>, Status> {
         let req = request.into_inner();
-        let (model, request_id) = self.resolve(req.context)?;
+        let r = self.resolve(req.context)?;
         let profile = convert::profile(req.profile)?;
         let opts = AssessOptions {
             max_reasons: convert::max_reasons(req.max_reasons)?,
             include_ineligible: req.include_ineligible,
         };
-        let a = model
+        let a = r
+            .model
             .scoring
             .assess(&profile, opts)
-            .map_err(missing_feature(&model))?;
+            .map_err(missing_feature(&r.model))?;
+        r.shadow(
+            &profile,
+            &a.value_assessment(),
+            Some(best_action_id(&r.model, &a)),
+        );
         Ok(Response::new(pb::ScoreResponse {
-            model: Some((&model.id).into()),
-            request_id,
+            model: Some((&r.model.id).into()),
+            request_id: r.request_id,
             value: Some(a.value.into()),
             tier: Some(a.tier.into()),
-            churn: Some(convert::churn(&model.scoring, &a.churn)),
+            churn: Some(convert::churn(&r.model.scoring, &a.churn)),
             decision: Some(convert::decision(
-                &model.scoring,
+                &r.model.scoring,
                 &a.decision,
                 a.churn.probability,
             )),
         }))
     }
+}
+
+/// The chosen action's id, or `no_action`.
+fn best_action_id<'a>(model: &'a LoadedModel, a: &Assessment) -> &'a str {
+    a.decision.best().map_or("no_action", |o| {
+        model.scoring.actions.actions[o.action].id.as_str()
+    })
 }

@@ -8,9 +8,13 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 
-use super::pb::{self, scoring_service_server::ScoringServiceServer};
+use super::admin::AdminApi;
+use super::pb::{
+    self, model_admin_service_server::ModelAdminServiceServer,
+    scoring_service_server::ScoringServiceServer,
+};
 use super::scoring::ScoringApi;
-use crate::model_store::ModelRegistry;
+use crate::model_store::ModelStore;
 
 /// Largest request or response message, in bytes (a profile is well under 4 KiB).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -23,7 +27,7 @@ pub const MAX_LOCAL_RESET_STREAMS: usize = 256;
 /// How long in-flight calls may run after shutdown begins; connections still open then are dropped.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serves the scoring API, `grpc.health.v1` and server reflection (v1 and v1alpha) on `listener`
+/// Serves the scoring and model-admin APIs, `grpc.health.v1` and server reflection (v1 and v1alpha) on `listener`
 /// until `shutdown` completes, then lets in-flight calls finish.
 ///
 /// Health reports NOT_SERVING until the service is registered with its model, and again once
@@ -33,7 +37,7 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The transport fails.
 pub async fn serve(
     listener: TcpListener,
-    registry: Arc<ModelRegistry>,
+    store: Arc<ModelStore>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -50,7 +54,8 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let scoring = ScoringServiceServer::new(ScoringApi::new(registry))
+    let admin = ModelAdminServiceServer::new(AdminApi::new(store.clone()));
+    let scoring = ScoringServiceServer::new(ScoringApi::new(store))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     health
@@ -99,6 +104,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(scoring)
+        .add_service(admin)
         .serve_with_incoming_shutdown(incoming, on_shutdown);
     tokio::select! {
         result = server => result?,

@@ -220,9 +220,16 @@ fn a_broken_newer_version_is_reported_and_the_valid_one_stays_live() {
     let v2 = copy_shipped(tmp.path(), "v2");
     edit(&v2, "model.json", "\"intercept\"", "\"intercept_\"");
     let report = ModelRegistry::load_dir(tmp.path(), None).unwrap();
-    assert_eq!(report.registry.live().id.version, "v1");
-    assert_eq!(report.rejected.len(), 1);
-    assert_eq!(report.rejected[0].file, "model.json");
+    assert_eq!(report.registry.champion().id.version, "v1");
+    let rejected = report.registry.rejected();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].version, "v2");
+    assert!(
+        rejected[0].reason.contains("model.json"),
+        "{:?}",
+        rejected[0]
+    );
+    assert_eq!(report.problems.len(), 1);
 }
 
 #[test]
@@ -231,7 +238,7 @@ fn the_newest_valid_version_is_live_and_older_ones_can_be_pinned() {
     copy_shipped(tmp.path(), "v9");
     copy_shipped(tmp.path(), "v10");
     let registry = ModelRegistry::load_dir(tmp.path(), None).unwrap().registry;
-    assert_eq!(registry.live().id.version, "v10");
+    assert_eq!(registry.champion().id.version, "v10");
     assert_eq!(registry.resolve("v9").unwrap().id.version, "v9");
     assert_eq!(registry.resolve("").unwrap().id.version, "v10");
     assert!(registry.resolve("v11").is_err());

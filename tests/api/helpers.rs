@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bankscore::domain::CustomerProfile;
-use bankscore::model_store::ModelRegistry;
+use bankscore::model_store::{ModelRegistry, ModelStore};
 use bankscore::service::pb::{self, scoring_service_client::ScoringServiceClient};
 use bankscore::training::synthetic::Generator;
 use tokio::sync::oneshot;
@@ -21,6 +21,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub channel: Channel,
     pub client: ScoringServiceClient<Channel>,
+    pub store: Arc<ModelStore>,
+    /// The registry at start.
     pub registry: Arc<ModelRegistry>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -44,20 +46,17 @@ pub async fn spawn_app_on(models_dir: &Path) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         bankscore::telemetry::init_tracing("debug");
     }
-    let report = ModelRegistry::load_dir(models_dir, None).expect("models load");
-    let registry = Arc::new(report.registry);
+    let (store, _problems) = ModelStore::open(models_dir, None).expect("models load");
+    let store = Arc::new(store);
+    let registry = store.current();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = listener.local_addr().expect("address");
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(bankscore::service::serve(
-        listener,
-        registry.clone(),
-        async {
-            let _ = rx.await;
-        },
-    ));
+    let server = tokio::spawn(bankscore::service::serve(listener, store.clone(), async {
+        let _ = rx.await;
+    }));
     let channel = Channel::from_shared(format!("http://{address}"))
         .expect("uri")
         .connect()
@@ -67,6 +66,7 @@ pub async fn spawn_app_on(models_dir: &Path) -> TestApp {
         address,
         client: ScoringServiceClient::new(channel.clone()),
         channel,
+        store,
         registry,
         shutdown: Some(tx),
         server: Some(server),

@@ -8,7 +8,7 @@ use crate::helpers::{context, customer, pb_customer, spawn_app};
 #[tokio::test]
 async fn score_answers_all_three_questions_and_matches_the_core() {
     let mut app = spawn_app().await;
-    let live = app.registry.live().clone();
+    let live = app.registry.champion().clone();
     for seed in 0..20 {
         let reply = app
             .client

@@ -1,0 +1,69 @@
+//! Watching the models directory: a debounced poll of every file's size and modification time.
+//!
+//! Polling works the same on every filesystem (including network and container mounts, where
+//! change notifications are unreliable). A reload starts only when the directory has changed and
+//! then stayed unchanged for the debounce period, so a bundle being copied is not read halfway.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::store::{ModelStore, ReloadTrigger};
+
+/// Sizes and modification times of every file under `dir`, sorted by path.
+pub fn fingerprint(dir: &Path) -> Vec<(String, u64, Option<SystemTime>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push((
+                    entry.path().display().to_string(),
+                    meta.len(),
+                    meta.modified().ok(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Polls the model's directory every `poll` and reloads once a change has been stable for
+/// `debounce`. Runs until the task is dropped.
+pub async fn watch(store: Arc<ModelStore>, poll: Duration, debounce: Duration) {
+    let dir = store.root().join(store.current().name());
+    let mut applied = fingerprint(&dir);
+    let mut pending: Option<(Vec<(String, u64, Option<SystemTime>)>, tokio::time::Instant)> = None;
+    let mut ticker = tokio::time::interval(poll);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let dir2 = dir.clone();
+        let Ok(now) = tokio::task::spawn_blocking(move || fingerprint(&dir2)).await else {
+            continue;
+        };
+        if now == applied {
+            pending = None;
+            continue;
+        }
+        match &pending {
+            Some((seen, since)) if *seen == now => {
+                if since.elapsed() >= debounce {
+                    let s = store.clone();
+                    let _ =
+                        tokio::task::spawn_blocking(move || s.reload(ReloadTrigger::Watcher)).await;
+                    applied = now;
+                    pending = None;
+                }
+            }
+            _ => pending = Some((now, tokio::time::Instant::now())),
+        }
+    }
+}
