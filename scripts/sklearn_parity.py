@@ -155,11 +155,12 @@ def cmd_prepare(a: argparse.Namespace) -> int:
     out = Path(a.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for part, idx in (("train", train_idx), ("valid", valid_idx)):
-        frame = x.loc[idx, features].copy()
-        frame[a.label] = y[idx]
-        frame.to_csv(out / f"{part}.csv", index=False, float_format="%.17g")
         if len(set(y[idx])) < 2:
             raise SystemExit(f"the {part} split has a single class; use more rows")
+    for part, idx in (("train", train_idx), ("valid", valid_idx)):
+        frame = x.loc[idx, features].copy()
+        frame[a.label] = y[idx]
+        frame.to_csv(out / f"{part}.csv", index=False)
     (out / "features.txt").write_text(",".join(features) + "\n")
     summary = {
         "source": str(a.data),
@@ -194,9 +195,74 @@ def cmd_add_value_columns(a: argparse.Namespace) -> int:
         added = [c for c in VALUE_COLUMN_PLACEHOLDERS if c not in df.columns]
         for c in added:
             df[c] = VALUE_COLUMN_PLACEHOLDERS[c]
-        df.to_csv(path, index=False, float_format="%.17g")
+        df.to_csv(path, index=False)
         print(f"  {path}: added placeholder columns {', '.join(added) or '(none needed)'}")
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# bankscore's own train/validation split (only for a bankscore without --validation-data):
+# `order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed))` with rand 0.8 / rand_chacha 0.3, the
+# last round(rows * share) shuffled indices held out. compare checks the replica against the
+# standardization means in model.json before using it.
+
+M32 = 0xFFFFFFFF
+
+
+class ChaCha8:
+    """rand_chacha 0.3 ChaCha8Rng: 64-bit block counter, stream 0, 4-block buffer of u32s."""
+
+    def __init__(self, seed: int, rounds: int = 8):
+        state, words = seed & 0xFFFFFFFFFFFFFFFF, []
+        for _ in range(8):  # rand_core 0.6 seed_from_u64: PCG32 fills the 32-byte key
+            state = (state * 6364136223846793005 + 11634580027462260723) & 0xFFFFFFFFFFFFFFFF
+            xorshifted = (((state >> 18) ^ state) >> 27) & M32
+            rot = state >> 59
+            words.append(((xorshifted >> rot) | (xorshifted << ((32 - rot) & 31))) & M32)
+        self.key, self.rounds, self.counter, self.buf, self.i = words, rounds, 0, [], 0
+
+    def _block(self, counter: int) -> list[int]:
+        init = [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574, *self.key,
+                counter & M32, counter >> 32, 0, 0]
+        x = init[:]
+
+        def qr(a, b, c, d):
+            x[a] = (x[a] + x[b]) & M32; x[d] ^= x[a]; x[d] = ((x[d] << 16) | (x[d] >> 16)) & M32
+            x[c] = (x[c] + x[d]) & M32; x[b] ^= x[c]; x[b] = ((x[b] << 12) | (x[b] >> 20)) & M32
+            x[a] = (x[a] + x[b]) & M32; x[d] ^= x[a]; x[d] = ((x[d] << 8) | (x[d] >> 24)) & M32
+            x[c] = (x[c] + x[d]) & M32; x[b] ^= x[c]; x[b] = ((x[b] << 7) | (x[b] >> 25)) & M32
+
+        for _ in range(self.rounds // 2):
+            qr(0, 4, 8, 12); qr(1, 5, 9, 13); qr(2, 6, 10, 14); qr(3, 7, 11, 15)
+            qr(0, 5, 10, 15); qr(1, 6, 11, 12); qr(2, 7, 8, 13); qr(3, 4, 9, 14)
+        return [(a + b) & M32 for a, b in zip(x, init)]
+
+    def next_u32(self) -> int:
+        if self.i >= len(self.buf):
+            self.buf = [w for k in range(4) for w in self._block(self.counter + k)]
+            self.counter += 4
+            self.i = 0
+        v = self.buf[self.i]
+        self.i += 1
+        return v
+
+    def below(self, n: int) -> int:
+        """rand 0.8 `gen_range(0..n)` for u32 (widening multiply, rejection zone)."""
+        zone = ((n << (32 - n.bit_length())) & M32) - 1
+        while True:
+            m = self.next_u32() * n
+            if m & M32 <= zone:
+                return m >> 32
+
+
+def bankscore_split(rows: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = list(range(rows))
+    rng = ChaCha8(seed)
+    for i in range(rows - 1, 0, -1):
+        j = rng.below(i + 1)
+        order[i], order[j] = order[j], order[i]
+    n_valid = int(math.floor(rows * share + 0.5))  # Rust f64::round: half away from zero
+    return np.array(order[: rows - n_valid]), np.array(order[rows - n_valid:])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,14 +270,22 @@ def cmd_add_value_columns(a: argparse.Namespace) -> int:
 
 
 def load_xy(path: str, features: list[dict], label: str) -> tuple[np.ndarray, np.ndarray]:
-    names = [f["name"] for f in features]
-    df = pd.read_csv(path, usecols=lambda c: c in set(names) | {label}, low_memory=False)
-    missing = [n for n in names + [label] if n not in df.columns]
+    # A feature `extra.<col>` is read from column `extra.<col>`, or else from `<col>` (newer
+    # bankscore reads extra features from the bare column name).
+    header = set(pd.read_csv(path, nrows=0).columns)
+    columns = {}
+    for f in features:
+        n = f["name"]
+        bare = n[len(EXTRA_PREFIX):] if n.startswith(EXTRA_PREFIX) else None
+        columns[n] = bare if n not in header and bare in header else n
+    missing = [c for c in list(columns.values()) + [label] if c not in header]
     if missing:
         raise SystemExit(f"{path}: missing columns {missing}")
+    wanted = set(columns.values()) | {label}
+    df = pd.read_csv(path, usecols=lambda c: c in wanted, low_memory=False)
     cols = []
     for f in features:
-        v = numeric_column(df[f["name"]], f["name"])
+        v = numeric_column(df[columns[f["name"]]], f["name"])
         if f["transform"] == "identity":
             pass
         elif f["transform"] == "log1p":
@@ -257,10 +331,30 @@ def cmd_compare(a: argparse.Namespace) -> int:
 
     xt_train, y_train = load_xy(a.train, feats, a.label)
     xt_valid, y_valid = load_xy(a.valid, feats, a.label)
+    notes = [n for n in (a.note or []) if n]
 
     # bankscore, from model.json alone.
     mean = np.array([f["mean"] for f in feats])
     scale = np.array([f["scale"] for f in feats])
+
+    split_replicated = None
+    if a.bankscore_split:
+        # bankscore held out a random share of the train CSV: fit scikit-learn on the same rows
+        # when the replica of its split reproduces model.json's means and scales.
+        share, seed = float(a.bankscore_split[0]), int(a.bankscore_split[1])
+        rows, _ = bankscore_split(len(y_train), share, seed)
+        sub = xt_train[rows]
+        m, sd = sub.mean(axis=0), sub.std(axis=0)
+        split_replicated = bool(
+            np.all(np.abs(m - mean) <= 1e-9 * sd) and np.all(np.abs(sd - scale) <= 1e-9 * sd)
+        )
+        if split_replicated:
+            xt_train, y_train = sub, y_train[rows]
+            notes.append(f"replicated bankscore's split (share {share:g}, seed {seed}): "
+                         f"scikit-learn fit on the same {len(rows)} rows")
+        else:
+            notes.append("could not replicate bankscore's split (means/scales differ): "
+                         "scikit-learn fit on all train rows, expect extra differences")
     coef_b = np.array([f["coefficient"] for f in feats])
     icpt_b = float(model["intercept"])
     z_b_valid = icpt_b + ((xt_valid - mean) / scale) @ coef_b
@@ -278,7 +372,8 @@ def cmd_compare(a: argparse.Namespace) -> int:
     ll_b, ll_s = log_loss(y_valid, p_b, labels=[0, 1]), log_loss(y_valid, p_s, labels=[0, 1])
     dp = np.abs(p_b - p_s)
     dcoef = np.abs(coef_b - coef_s)
-    dmean = np.abs(mean - scaler.mean_) / np.maximum(np.abs(scaler.mean_), 1e-12)
+    # Standardization: mean difference in units of the scale, relative scale difference.
+    dmean = np.abs(mean - scaler.mean_) / scaler.scale_
     dscale = np.abs(scale - scaler.scale_) / scaler.scale_
 
     # Each fit's training objective on the rows scikit-learn fit (bankscore standardized with
@@ -286,13 +381,17 @@ def cmd_compare(a: argparse.Namespace) -> int:
     obj_b = objective(icpt_b + ((xt_train - mean) / scale) @ coef_b, y_train, coef_b, a.l2)
     obj_s = objective(icpt_s + zs_train @ coef_s, y_train, coef_s, a.l2)
 
+    if a.mode == "validation-data" and meta.get("training", {}).get("train_rows") not in (None, len(y_train)):
+        notes.append(f"bankscore reports {meta['training']['train_rows']} train rows but the train "
+                     f"CSV has {len(y_train)}: did --validation-data train on all of --data?")
+
     d_auc = abs(auc_b - auc_s)
     max_dp = float(dp.max())
     failures = []
     if not d_auc <= a.auc_tol:
-        failures.append(f"|AUC_bankscore - AUC_sklearn| = {d_auc:.6f} > {a.auc_tol}")
+        failures.append(f"|AUC_bankscore - AUC_sklearn| = {d_auc:.3g} > {a.auc_tol:g}")
     if not max_dp <= a.dp_tol:
-        failures.append(f"max |p_bankscore - p_sklearn| = {max_dp:.6f} > {a.dp_tol}")
+        failures.append(f"max |p_bankscore - p_sklearn| = {max_dp:.3g} > {a.dp_tol:g}")
 
     training = meta.get("training", {})
     result = {
@@ -309,8 +408,10 @@ def cmd_compare(a: argparse.Namespace) -> int:
             "valid_churn_rate": float(y_valid.mean()),
             "features": names,
         },
+        "prepared": json.loads(Path(a.prepared).read_text()) if a.prepared else None,
         "bankscore_mode": a.mode,
-        "notes": [n for n in (a.note or []) if n],
+        "notes": notes,
+        "bankscore_split_replicated": split_replicated,
         "l2": a.l2,
         "sklearn_C": 1.0 / a.l2,
         "versions": {
@@ -329,7 +430,7 @@ def cmd_compare(a: argparse.Namespace) -> int:
         "mean_abs_prob_diff": float(dp.mean()),
         "max_abs_coef_diff": float(dcoef.max()),
         "abs_intercept_diff": abs(icpt_b - icpt_s),
-        "max_rel_mean_diff": float(dmean.max()),
+        "max_mean_diff_in_scales": float(dmean.max()),
         "max_rel_scale_diff": float(dscale.max()),
         "coefficients": [
             {
@@ -366,7 +467,7 @@ def cmd_compare(a: argparse.Namespace) -> int:
     print(f"  {'mean |p_b - p_s|':<28}  {'':>12}  {'':>12}  {dp.mean():>10.2e}")
     print(f"  {'max |coef_b - coef_s|':<28}  {'':>12}  {'':>12}  {dcoef.max():>10.2e}")
     print(f"  {'|intercept_b - intercept_s|':<28}  {'':>12}  {'':>12}  {abs(icpt_b - icpt_s):>10.2e}")
-    print(f"  {'max rel. diff mean / scale':<28}  {'':>12}  {'':>12}  "
+    print(f"  {'max mean / scale diff (rel)':<28}  {'':>12}  {'':>12}  "
           f"{dmean.max():>10.2e} / {dscale.max():.2e}")
     for n in result["notes"]:
         print(f"note: {n}")
@@ -459,6 +560,9 @@ def main() -> int:
     s.add_argument("--dp-tol", type=float, default=0.01)
     s.add_argument("--mode", default="validation-data")
     s.add_argument("--note", action="append")
+    s.add_argument("--prepared", help="prepare.json of a prepared public CSV, copied into parity.json")
+    s.add_argument("--bankscore-split", nargs=2, metavar=("SHARE", "SEED"),
+                   help="bankscore held out SHARE of --train with split seed SEED")
     s.add_argument("--out-dir", required=True)
     s.set_defaults(func=cmd_compare)
 

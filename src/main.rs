@@ -103,15 +103,33 @@ struct TrainArgs {
     /// New bundle directory, models/<name>/<version>.
     #[arg(long)]
     out: PathBuf,
+    /// Validation CSV with the same columns; default: hold out --validation-share of --data.
+    #[arg(long)]
+    validation_data: Option<PathBuf>,
     /// Label column (1/true = churned).
     #[arg(long, default_value = "churned")]
     label: String,
-    /// Comma-separated features; default: every CustomerProfile field and extra.* column in the file.
+    /// Comma-separated identifier columns, never used as features.
+    #[arg(long, value_delimiter = ',', default_value = "customer_id")]
+    id_columns: Vec<String>,
+    /// Comma-separated feature columns; default: every numeric column but the label and ids
+    /// (text columns are left out and listed). Columns that are not CustomerProfile fields
+    /// become extra features `extra.<column>`.
     #[arg(long, value_delimiter = ',')]
     features: Option<Vec<String>>,
     /// L2 regularization strength (scikit-learn C = 1 / l2).
     #[arg(long, default_value_t = 1.0)]
     l2: f64,
+    /// Class weighting: none, or balanced (churners replicated until both classes weigh the same).
+    #[arg(long, value_enum, default_value = "none")]
+    class_weight: training::ClassWeight,
+    /// TOML file with a [tiers] table (a_min_value, b_min_value, key_account_min_value,
+    /// sleeping_after_days) to use instead of cut-offs computed on the data.
+    #[arg(long)]
+    tier_policy: Option<PathBuf>,
+    /// Golden examples stored in the bundle.
+    #[arg(long, default_value_t = 20)]
+    golden_examples: usize,
     /// Share of rows held out for validation.
     #[arg(long, default_value_t = 0.2)]
     validation_share: f64,
@@ -199,12 +217,15 @@ fn main() -> anyhow::Result<()> {
         Command::Validate { bundle } => {
             let m = load_bundle(&bundle)?;
             println!(
-                "ok: {} version {} (checksum {}), {} features, {} actions",
+                "ok: {} version {} (checksum {}): every file matches its checksum; {} features, \
+                 {} actions, value and tier policy in range; {} golden examples reproduce within {:e}",
                 m.id.name,
                 m.id.version,
                 m.id.checksum,
                 m.scoring.churn.features().len(),
-                m.scoring.actions.actions.len()
+                m.scoring.actions.actions.len(),
+                m.golden.examples.len(),
+                m.golden.tolerance
             );
             Ok(())
         }
@@ -380,9 +401,24 @@ async fn shutdown_signal() {
 
 fn train(args: TrainArgs) -> anyhow::Result<()> {
     let mut settings = TrainSettings::new(args.data);
+    settings.validation_data = args.validation_data;
     settings.label = args.label;
+    settings.id_columns = args.id_columns;
     settings.features = args.features;
     settings.l2 = args.l2;
+    settings.class_weight = args.class_weight;
+    settings.golden_examples = args.golden_examples;
+    if let Some(path) = &args.tier_policy {
+        #[derive(serde::Deserialize)]
+        struct TiersOnly {
+            tiers: bankscore::domain::TierPolicy,
+        }
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let parsed: TiersOnly =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        settings.tier_policy = Some(parsed.tiers);
+    }
     settings.validation_share = args.validation_share;
     settings.seed = args.seed;
     settings.value = ValueParams {
@@ -408,24 +444,59 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     bundle.write(&args.out)?;
     // Read the bundle back exactly as the server will, so a bad bundle never leaves this command.
     let loaded = load_bundle(&args.out)?;
-    let m = bundle.metadata.metrics;
+    let e = &bundle.evaluation;
+    let m = e.metrics;
+    let t = &bundle.metadata.training;
     println!(
-        "trained {} in {:.1} s: {} train / {} validation rows, churn rate {:.3}",
+        "trained {} in {:.1} s: {} training rows, {} validation rows ({}), churn rate {:.3}",
         args.out.display(),
         started.elapsed().as_secs_f64(),
-        bundle.metadata.training.train_rows,
-        bundle.metadata.training.validation_rows,
+        t.train_rows,
+        t.validation_rows,
+        t.validation,
         bundle.metadata.data.churn_rate
     );
+    for ignored in &bundle.ignored_columns {
+        println!("left out (not numeric): {ignored}");
+    }
     println!(
         "validation: ROC AUC {:.4}, log-loss {:.4}, Brier {:.4}",
         m.roc_auc, m.log_loss, m.brier
     );
-    let t = bundle.policy.tiers;
+    for l in &e.lift {
+        println!(
+            "  top {:.0}%: lift {:.2}, capture {:.1}%",
+            l.top_share * 100.0,
+            l.lift,
+            l.capture_rate * 100.0
+        );
+    }
+    println!("calibration (decile: mean predicted → observed):");
+    for (i, b) in e.calibration.iter().enumerate() {
+        println!(
+            "  {:>2}: {:.4} → {:.4}",
+            i + 1,
+            b.mean_predicted,
+            b.observed
+        );
+    }
+    println!("coefficients (per SD, by size of effect):");
+    for c in &e.coefficients {
+        println!("  {:<28} {:+.4}", c.feature, c.standardized);
+    }
+    let tiers = bundle.policy.tiers;
     println!(
         "tier cut-offs: A >= {:.2}, B >= {:.2}, key account >= {:.2}, sleeping after {} days",
-        t.a_min_value, t.b_min_value, t.key_account_min_value, t.sleeping_after_days
+        tiers.a_min_value,
+        tiers.b_min_value,
+        tiers.key_account_min_value,
+        tiers.sleeping_after_days
     );
-    println!("checksum {}", loaded.id.checksum);
+    println!(
+        "{} golden examples; model card {}; checksum {}",
+        loaded.golden.examples.len(),
+        args.out.join("MODEL_CARD.md").display(),
+        loaded.id.checksum
+    );
     Ok(())
 }

@@ -206,6 +206,21 @@ impl ChurnModel {
         (f.transform.apply(raw) - f.mean) * f.weight_per_unit
     }
 
+    /// Probability of churn from raw feature values in model order (golden examples, training).
+    /// The same arithmetic, in the same order, as [`ChurnModel::probability`], so both give
+    /// bit-identical results for the same values.
+    ///
+    /// # Panics
+    /// `raw` does not have one value per feature.
+    pub fn probability_from_raw(&self, raw: &[f64]) -> f64 {
+        assert_eq!(raw.len(), self.compiled.len(), "one raw value per feature");
+        let mut z = self.intercept;
+        for (i, &v) in raw.iter().enumerate() {
+            z += self.contribution(i, v);
+        }
+        sigmoid(z)
+    }
+
     /// Probability of churn without reasons (the batch and arbitration path).
     ///
     /// # Errors

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::checksum::{parse_manifest, render_manifest, sha256_hex};
-use super::format::{files, ModelFile, ModelMetadata, PolicyFile, FORMAT_VERSION};
+use super::format::{
+    files, Evaluation, GoldenFile, ModelFile, ModelMetadata, PolicyFile, FORMAT_VERSION,
+};
 use crate::domain::{ActionCatalog, ChurnModel, ScoringModel};
 
 /// Which bundle answered: shown in every response.
@@ -27,6 +29,10 @@ pub struct LoadedModel {
     pub scoring: ScoringModel,
     /// Training metadata.
     pub metadata: ModelMetadata,
+    /// Evaluation report (calibration, lift, distributions).
+    pub evaluation: Evaluation,
+    /// Golden examples checked at load.
+    pub golden: GoldenFile,
 }
 
 /// A bundle that cannot be used, with the file and the problem.
@@ -43,8 +49,9 @@ pub struct BundleError {
 
 /// Reads and checks the bundle in `dir` (`.../<name>/<version>/`).
 ///
-/// Checks, in order: the manifest covers every required file and every checksum matches; each
-/// file parses; every number is finite and in range; every feature is known.
+/// Checks, in order: the manifest covers every required file and every listed file's checksum
+/// matches; each file parses; every number is finite and in range; every feature is known; every
+/// golden example reproduces its recorded probability.
 ///
 /// # Errors
 /// The first problem found, naming the file.
@@ -63,22 +70,24 @@ pub fn load_bundle(dir: &Path) -> Result<LoadedModel, BundleError> {
         .map_err(|_| fail(files::CHECKSUMS, "not UTF-8 text".into()))?;
     let manifest = parse_manifest(manifest_text).map_err(|e| fail(files::CHECKSUMS, e))?;
 
-    let mut contents: BTreeMap<&str, String> = BTreeMap::new();
     for required in files::REQUIRED {
-        let Some((_, expected)) = manifest.iter().find(|(f, _)| f == required) else {
+        if !manifest.iter().any(|(f, _)| f == required) {
             return Err(fail(files::CHECKSUMS, format!("does not list {required}")));
-        };
-        let bytes = std::fs::read(dir.join(required))
-            .map_err(|e| fail(required, format!("cannot read: {e}")))?;
+        }
+    }
+    let mut contents: BTreeMap<String, String> = BTreeMap::new();
+    for (file, expected) in &manifest {
+        let bytes =
+            std::fs::read(dir.join(file)).map_err(|e| fail(file, format!("cannot read: {e}")))?;
         let actual = sha256_hex(&bytes);
         if &actual != expected {
             return Err(fail(
-                required,
+                file,
                 format!("checksum mismatch: manifest says {expected}, file has {actual}"),
             ));
         }
-        let text = String::from_utf8(bytes).map_err(|_| fail(required, "not UTF-8 text".into()))?;
-        contents.insert(required, text);
+        let text = String::from_utf8(bytes).map_err(|_| fail(file, "not UTF-8 text".into()))?;
+        contents.insert(file.clone(), text);
     }
 
     let model: ModelFile = serde_json::from_str(&contents[files::MODEL])
@@ -120,6 +129,11 @@ pub fn load_bundle(dir: &Path) -> Result<LoadedModel, BundleError> {
 
     let metadata: ModelMetadata = serde_json::from_str(&contents[files::METADATA])
         .map_err(|e| fail(files::METADATA, e.to_string()))?;
+    let evaluation: Evaluation = serde_json::from_str(&contents[files::EVALUATION])
+        .map_err(|e| fail(files::EVALUATION, e.to_string()))?;
+    let golden: GoldenFile = serde_json::from_str(&contents[files::GOLDEN])
+        .map_err(|e| fail(files::GOLDEN, e.to_string()))?;
+    check_golden(&churn, &golden).map_err(|e| fail(files::GOLDEN, e))?;
 
     Ok(LoadedModel {
         id: ModelId {
@@ -134,7 +148,51 @@ pub fn load_bundle(dir: &Path) -> Result<LoadedModel, BundleError> {
             actions,
         },
         metadata,
+        evaluation,
+        golden,
     })
+}
+
+/// Every golden example must reproduce its probability within the file's tolerance.
+fn check_golden(churn: &ChurnModel, golden: &GoldenFile) -> Result<(), String> {
+    if golden.examples.is_empty() {
+        return Err("no golden examples".into());
+    }
+    if !(golden.tolerance.is_finite() && (0.0..=1e-6).contains(&golden.tolerance)) {
+        return Err(format!(
+            "tolerance {} is outside 0..=1e-6",
+            golden.tolerance
+        ));
+    }
+    for (i, example) in golden.examples.iter().enumerate() {
+        let raw = churn
+            .features()
+            .iter()
+            .map(|f| {
+                example
+                    .features
+                    .get(&f.name)
+                    .copied()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| {
+                        format!(
+                            "example {}: no finite value for feature `{}`",
+                            i + 1,
+                            f.name
+                        )
+                    })
+            })
+            .collect::<Result<Vec<f64>, String>>()?;
+        let p = churn.probability_from_raw(&raw);
+        if !((p - example.churn_probability).abs() <= golden.tolerance) {
+            return Err(format!(
+                "example {}: the model gives churn probability {p}, the bundle recorded {}; it does not reproduce",
+                i + 1,
+                example.churn_probability
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn name_and_version(dir: &Path) -> Option<(String, String)> {
@@ -154,6 +212,12 @@ pub struct BundleContents<'a> {
     pub actions_toml: &'a str,
     /// `metadata.json`.
     pub metadata: &'a ModelMetadata,
+    /// `evaluation.json`.
+    pub evaluation: &'a Evaluation,
+    /// `golden.json`.
+    pub golden: &'a GoldenFile,
+    /// `MODEL_CARD.md`.
+    pub model_card: &'a str,
 }
 
 /// Writes a complete bundle into `dir` (created; must not exist yet), manifest last.
@@ -171,11 +235,16 @@ pub fn write_bundle(dir: &Path, bundle: &BundleContents<'_>) -> anyhow::Result<(
     let model = serde_json::to_string_pretty(bundle.model)? + "\n";
     let policy = toml::to_string_pretty(bundle.policy)?;
     let metadata = serde_json::to_string_pretty(bundle.metadata)? + "\n";
-    let entries: [(&str, &[u8]); 4] = [
+    let evaluation = serde_json::to_string_pretty(bundle.evaluation)? + "\n";
+    let golden = serde_json::to_string_pretty(bundle.golden)? + "\n";
+    let entries: [(&str, &[u8]); 7] = [
         (files::MODEL, model.as_bytes()),
         (files::POLICY, policy.as_bytes()),
         (files::ACTIONS, bundle.actions_toml.as_bytes()),
         (files::METADATA, metadata.as_bytes()),
+        (files::EVALUATION, evaluation.as_bytes()),
+        (files::GOLDEN, golden.as_bytes()),
+        (files::MODEL_CARD, bundle.model_card.as_bytes()),
     ];
     for (name, bytes) in entries {
         std::fs::write(dir.join(name), bytes).with_context(|| format!("writing {name}"))?;

@@ -6,6 +6,9 @@
 //! | `policy.toml` | value parameters (`[value]`) and the tier policy (`[tiers]`) |
 //! | `actions.toml` | the retention action catalog, editable by the business |
 //! | `metadata.json` | when and on what data the model was trained, with its validation metrics |
+//! | `evaluation.json` | calibration, lift, coefficient table, feature and score distributions |
+//! | `golden.json` | golden examples: feature values with the probabilities they must reproduce |
+//! | `MODEL_CARD.md` | the model card a model validator reads |
 //! | `checksums.sha256` | SHA-256 of every other file, in `sha256sum` format (`sha256sum -c` checks it) |
 
 use crate::domain::churn::FeatureWeight;
@@ -24,10 +27,16 @@ pub mod files {
     pub const ACTIONS: &str = "actions.toml";
     /// Training metadata and metrics.
     pub const METADATA: &str = "metadata.json";
+    /// Evaluation report.
+    pub const EVALUATION: &str = "evaluation.json";
+    /// Golden examples.
+    pub const GOLDEN: &str = "golden.json";
+    /// Model card.
+    pub const MODEL_CARD: &str = "MODEL_CARD.md";
     /// Checksum manifest.
     pub const CHECKSUMS: &str = "checksums.sha256";
-    /// Every file the manifest must cover.
-    pub const REQUIRED: [&str; 4] = [MODEL, POLICY, ACTIONS, METADATA];
+    /// Every file the manifest must cover (it may list more, such as the model card).
+    pub const REQUIRED: [&str; 6] = [MODEL, POLICY, ACTIONS, METADATA, EVALUATION, GOLDEN];
 }
 
 /// `model.json`.
@@ -94,9 +103,13 @@ pub struct DataSummary {
 pub struct TrainingSummary {
     /// L2 strength (linfa `alpha`; scikit-learn `C = 1 / alpha`).
     pub l2: f64,
-    /// Share of rows held out for validation.
+    /// Class weighting: `none`, or `balanced` (churners replicated to the weight of stayers).
+    pub class_weight: String,
+    /// Where validation rows came from: `split` (seeded hold-out) or the validation file's name.
+    pub validation: String,
+    /// Share of rows held out for validation (split only).
     pub validation_share: f64,
-    /// Seed of the train/validation split.
+    /// Seed of the train/validation split and of class-weight replication.
     pub seed: u64,
     /// Rows used for fitting.
     pub train_rows: u64,
@@ -114,4 +127,86 @@ pub struct Metrics {
     pub log_loss: f64,
     /// Brier score.
     pub brier: f64,
+}
+
+/// `golden.json`: examples the bundle must reproduce before it may serve.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoldenFile {
+    /// Absolute tolerance on the probability.
+    pub tolerance: f64,
+    /// The examples.
+    pub examples: Vec<GoldenExample>,
+}
+
+/// One golden example: raw feature values (by model feature name) and the probability.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoldenExample {
+    /// Raw values of every model feature.
+    pub features: std::collections::BTreeMap<String, f64>,
+    /// The churn probability recorded at training time.
+    pub churn_probability: f64,
+}
+
+/// `evaluation.json`: what a model validator and drift monitoring need.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evaluation {
+    /// Metrics on the validation rows.
+    pub metrics: Metrics,
+    /// Validation rows and churners among them.
+    pub validation_rows: u64,
+    /// Churners among the validation rows.
+    pub validation_churners: u64,
+    /// Deciles of predicted probability (lowest first): mean predicted vs observed churn.
+    pub calibration: Vec<CalibrationBin>,
+    /// Lift and capture rate when targeting the riskiest share of customers.
+    pub lift: Vec<LiftPoint>,
+    /// Per feature, sorted by |standardized coefficient| descending.
+    pub coefficients: Vec<CoefficientRow>,
+    /// Decile edges (10%, 20%, …, 90%) of each feature's raw value on the training rows.
+    pub feature_deciles: std::collections::BTreeMap<String, Vec<f64>>,
+    /// Decile edges of the predicted churn probability on the training rows.
+    pub score_deciles: Vec<f64>,
+}
+
+/// One calibration bin.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationBin {
+    /// Rows in the bin.
+    pub rows: u64,
+    /// Mean predicted probability.
+    pub mean_predicted: f64,
+    /// Observed churn rate.
+    pub observed: f64,
+}
+
+/// Targeting the top share of customers by predicted risk.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiftPoint {
+    /// Share of customers targeted (0.1 = top 10%).
+    pub top_share: f64,
+    /// Churn rate among them divided by the overall churn rate.
+    pub lift: f64,
+    /// Share of all churners among them.
+    pub capture_rate: f64,
+}
+
+/// One row of the coefficient table.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoefficientRow {
+    /// Feature name.
+    pub feature: String,
+    /// Transform applied before standardization.
+    pub transform: crate::domain::profile::Transform,
+    /// Log-odds per standard deviation.
+    pub standardized: f64,
+    /// Log-odds per unit of the transformed value (`standardized / scale`).
+    pub raw: f64,
+    /// Odds ratio per standard deviation (`exp(standardized)`).
+    pub odds_ratio_per_sd: f64,
 }

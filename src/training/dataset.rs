@@ -9,6 +9,28 @@ pub struct Dataset {
     columns: HashMap<String, Vec<f64>>,
     /// Churn labels, one per row.
     pub labels: Vec<bool>,
+    /// Columns dropped because a value is not a number (only when reading leniently).
+    pub ignored: Vec<IgnoredColumn>,
+}
+
+/// A column left out because it is not numeric, with the first value that showed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredColumn {
+    /// Column name.
+    pub column: String,
+    /// Data row (1-based) of the first non-numeric value.
+    pub row: u64,
+    /// That value.
+    pub value: String,
+}
+
+/// What to do with a value that is not a finite number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonNumeric {
+    /// Refuse the file, naming the row and column (for columns the user chose).
+    Fail,
+    /// Drop the column and report it (for columns detected automatically).
+    DropColumn,
 }
 
 /// Why a training file cannot be used.
@@ -42,7 +64,12 @@ impl Dataset {
     ///
     /// # Errors
     /// The file cannot be read, a column is missing, or a value is not a finite number.
-    pub fn read_csv(path: &Path, columns: &[String], label: &str) -> Result<Self, DatasetError> {
+    pub fn read_csv(
+        path: &Path,
+        columns: &[String],
+        label: &str,
+        non_numeric: NonNumeric,
+    ) -> Result<Self, DatasetError> {
         let io = |source| DatasetError::Io {
             path: path.display().to_string(),
             source,
@@ -61,6 +88,7 @@ impl Dataset {
             .map(|c| index_of(c).map(|i| (i, c)))
             .collect::<Result<_, _>>()?;
         let mut values: Vec<Vec<f64>> = vec![Vec::new(); wanted.len()];
+        let mut ignored: Vec<Option<IgnoredColumn>> = vec![None; wanted.len()];
         let mut labels = Vec::new();
         let mut record = csv::StringRecord::new();
         let mut row = 0u64;
@@ -80,23 +108,38 @@ impl Dataset {
                     })
                 }
             });
-            for (slot, (i, name)) in values.iter_mut().zip(&wanted) {
+            for ((slot, dropped), (i, name)) in values.iter_mut().zip(&mut ignored).zip(&wanted) {
+                if dropped.is_some() {
+                    continue;
+                }
                 let raw = record.get(*i).unwrap_or("").trim();
-                let v = match raw {
-                    "true" => 1.0,
-                    "false" => 0.0,
-                    _ => raw
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|v| v.is_finite())
-                        .ok_or_else(|| DatasetError::NotANumber {
+                let parsed = match raw {
+                    "true" => Some(1.0),
+                    "false" => Some(0.0),
+                    _ => raw.parse::<f64>().ok().filter(|v| v.is_finite()),
+                };
+                match (parsed, non_numeric) {
+                    (Some(v), _) => slot.push(v),
+                    (None, NonNumeric::DropColumn) => {
+                        *dropped = Some(IgnoredColumn {
+                            column: (*name).clone(),
+                            row,
+                            value: raw.to_owned(),
+                        });
+                        *slot = Vec::new();
+                    }
+                    (None, NonNumeric::Fail) => {
+                        return Err(DatasetError::NotANumber {
                             row,
                             line,
                             column: (*name).clone(),
                             value: raw.to_owned(),
-                        })?,
-                };
-                slot.push(v);
+                        })
+                    }
+                }
+            }
+            if row % 1_000_000 == 0 {
+                tracing::info!(rows = row, file = %path.display(), "reading");
             }
         }
         if labels.is_empty() {
@@ -106,8 +149,15 @@ impl Dataset {
             .into_iter()
             .map(|(_, n)| n.clone())
             .zip(values)
+            .zip(&ignored)
+            .filter(|(_, dropped)| dropped.is_none())
+            .map(|(column, _)| column)
             .collect();
-        Ok(Self { columns, labels })
+        Ok(Self {
+            columns,
+            labels,
+            ignored: ignored.into_iter().flatten().collect(),
+        })
     }
 
     /// Number of rows.
@@ -155,7 +205,7 @@ mod tests {
         let f =
             file("customer_id,age_years,salary_credited,churned\nA,30,true,1\nB,41.5,false,0\n");
         let cols = vec!["age_years".to_owned(), "salary_credited".to_owned()];
-        let d = Dataset::read_csv(f.path(), &cols, "churned").unwrap();
+        let d = Dataset::read_csv(f.path(), &cols, "churned", NonNumeric::Fail).unwrap();
         assert_eq!(d.rows(), 2);
         assert_eq!(d.column("age_years"), Some(&[30.0, 41.5][..]));
         assert_eq!(d.column("salary_credited"), Some(&[1.0, 0.0][..]));
@@ -163,26 +213,43 @@ mod tests {
     }
 
     #[test]
+    fn a_lenient_read_drops_text_columns_and_says_which() {
+        let f = file("age_years,country,churned\n30,FR,1\n41,DE,0\n");
+        let cols = vec!["age_years".to_owned(), "country".to_owned()];
+        let d = Dataset::read_csv(f.path(), &cols, "churned", NonNumeric::DropColumn).unwrap();
+        assert_eq!(d.column("age_years"), Some(&[30.0, 41.0][..]));
+        assert_eq!(d.column("country"), None);
+        assert_eq!(
+            d.ignored,
+            vec![IgnoredColumn {
+                column: "country".into(),
+                row: 1,
+                value: "FR".into()
+            }]
+        );
+    }
+
+    #[test]
     fn bad_values_name_the_row_line_and_column() {
         let cols = vec!["age_years".to_owned()];
         let f = file("age_years,churned\n30,1\nabc,0\n");
-        let err = Dataset::read_csv(f.path(), &cols, "churned").unwrap_err();
+        let err = Dataset::read_csv(f.path(), &cols, "churned", NonNumeric::Fail).unwrap_err();
         assert_eq!(
             err.to_string(),
             "row 2 (line 3), column `age_years`: `abc` is not a finite number"
         );
         let f = file("age_years,churned\nNaN,1\n");
         assert!(matches!(
-            Dataset::read_csv(f.path(), &cols, "churned"),
+            Dataset::read_csv(f.path(), &cols, "churned", NonNumeric::Fail),
             Err(DatasetError::NotANumber { .. })
         ));
         let f = file("age_years,churned\n30,maybe\n");
         assert!(matches!(
-            Dataset::read_csv(f.path(), &cols, "churned"),
+            Dataset::read_csv(f.path(), &cols, "churned", NonNumeric::Fail),
             Err(DatasetError::BadLabel { row: 1, .. })
         ));
         let f = file("age_years,left\n30,1\n");
-        let err = Dataset::read_csv(f.path(), &cols, "churned").unwrap_err();
+        let err = Dataset::read_csv(f.path(), &cols, "churned", NonNumeric::Fail).unwrap_err();
         assert_eq!(err.to_string(), "the file has no column `churned`");
     }
 }

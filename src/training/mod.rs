@@ -1,8 +1,9 @@
 //! Training: the synthetic customer generator and fitting a bundle from a labelled CSV.
 
+mod card;
 pub mod dataset;
 pub mod evaluate;
 pub mod synthetic;
 mod train;
 
-pub use train::{train, TrainSettings, TrainedBundle, DEFAULT_ACTIONS_TOML};
+pub use train::{train, ClassWeight, TrainSettings, TrainedBundle, DEFAULT_ACTIONS_TOML};

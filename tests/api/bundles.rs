@@ -21,10 +21,14 @@ fn copy_shipped(tmp: &Path, version: &str) -> PathBuf {
 
 /// Rewrites the manifest so a deliberately edited file passes the checksum and reaches its own check.
 fn reseal(dir: &Path) {
-    let names = ["model.json", "policy.toml", "actions.toml", "metadata.json"];
+    let manifest = std::fs::read_to_string(dir.join("checksums.sha256")).unwrap();
+    let names: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.split_once("  ").map(|(_, n)| n))
+        .collect();
     let contents: Vec<Vec<u8>> = names
         .iter()
-        .map(|n| std::fs::read(dir.join(n)).unwrap())
+        .map(|n| std::fs::read(dir.join(n)).unwrap_or_default())
         .collect();
     let manifest = render_manifest(
         names
@@ -179,6 +183,64 @@ fn each_broken_bundle_is_refused_with_its_own_reason() {
             },
             "actions.toml",
             "unknown variant `telepathic`",
+        ),
+        (
+            "golden example that does not reproduce",
+            |d| {
+                let path = d.join("golden.json");
+                let mut golden: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                let p = golden["examples"][3]["churn_probability"].as_f64().unwrap();
+                golden["examples"][3]["churn_probability"] = serde_json::json!(p + 1e-9);
+                std::fs::write(&path, golden.to_string()).unwrap();
+                reseal(d);
+            },
+            "golden.json",
+            "example 4: the model gives churn probability",
+        ),
+        (
+            "coefficient edited after training",
+            |d| set_json(d, "/features/5/coefficient", "0.5"),
+            "golden.json",
+            "does not reproduce",
+        ),
+        (
+            "golden example missing a feature",
+            |d| {
+                let path = d.join("golden.json");
+                let mut golden: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                golden["examples"][0]["features"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("tenure_months");
+                std::fs::write(&path, golden.to_string()).unwrap();
+                reseal(d);
+            },
+            "golden.json",
+            "example 1: no finite value for feature `tenure_months`",
+        ),
+        (
+            "model card edited without resealing",
+            |d| {
+                std::fs::write(d.join("MODEL_CARD.md"), "# edited\n").unwrap();
+            },
+            "MODEL_CARD.md",
+            "checksum mismatch",
+        ),
+        (
+            "manifest without golden examples",
+            |d| {
+                let manifest = std::fs::read_to_string(d.join("checksums.sha256")).unwrap();
+                let kept: String = manifest
+                    .lines()
+                    .filter(|l| !l.ends_with("golden.json"))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                std::fs::write(d.join("checksums.sha256"), kept).unwrap();
+            },
+            "checksums.sha256",
+            "does not list golden.json",
         ),
         (
             "future format version",

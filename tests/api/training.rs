@@ -164,7 +164,7 @@ fn bad_training_data_is_refused_with_the_column_or_row_named() {
         "{err}"
     );
     let err = run("tenure_months,churned\n1,0\n", features.clone());
-    assert!(err.contains("no column `complaints_12m`"), "{err}");
+    assert!(err.contains("no feature column `complaints_12m`"), "{err}");
     let err = run(
         &many_rows(&|i| format!("{i},1,100,0,3,0")),
         features.clone(),
@@ -176,7 +176,7 @@ fn bad_training_data_is_refused_with_the_column_or_row_named() {
     );
     assert!(err.contains("column `complaints_12m` is constant"), "{err}");
     let err = run(
-        &format!("{header}\n1,0,1,0,3,1\n2,1,1,0,3,0\n"),
+        &format!("{header}\n1,0,1,0,3,1\n2,1,1,0,3,0\n3,2,1,0,3,0\n"),
         features.clone(),
     );
     assert!(
@@ -187,7 +187,109 @@ fn bad_training_data_is_refused_with_the_column_or_row_named() {
         &format!("{header}\n1,0,1,0,3,1\n"),
         Some(vec!["shoe_size".into()]),
     );
-    assert!(err.contains("feature `shoe_size` is neither"), "{err}");
+    assert!(
+        err.contains("the file has no feature column `shoe_size`"),
+        "{err}"
+    );
+    let err = run("tenure_months,left\n1,0\n", features.clone());
+    assert!(
+        err.contains("the file has no label column `churned`"),
+        "{err}"
+    );
     let err = run(&format!("{header}\n1,0,1,0,3,2\n"), features);
     assert!(err.contains("label `churned`: `2` is not 0/1"), "{err}");
+}
+
+#[test]
+fn features_come_from_the_data_with_text_and_id_columns_left_out() {
+    // A file shaped like public bank churn data: its own column names, an id, a text column,
+    // and no value columns (so a tier policy is passed).
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("public.csv");
+    let mut text =
+        String::from("RowNumber,CustomerId,Geography,CreditScore,Age,NumOfProducts,Exited\n");
+    let mut g = Generator::new(3);
+    for i in 0..2_000 {
+        let c = g.next_customer();
+        let country = ["France", "Spain", "Germany"][i % 3];
+        let score = 650 - 40 * i64::from(c.churned) + (i % 50) as i64;
+        text += &format!(
+            "{},{},{country},{score},{},{},{}\n",
+            i + 1,
+            15_000_000 + i,
+            c.profile.age_years,
+            c.profile.products_held,
+            u8::from(c.churned)
+        );
+    }
+    write(&csv, &text);
+    let mut settings = TrainSettings::new(csv.clone());
+    settings.label = "Exited".into();
+    let err = format!("{:#}", train(&settings).unwrap_err());
+    assert!(err.contains("pass --tier-policy"), "{err}");
+    settings.tier_policy = Some(bankscore::domain::TierPolicy {
+        a_min_value: 2_000.0,
+        b_min_value: 500.0,
+        key_account_min_value: 10_000.0,
+        sleeping_after_days: 180,
+    });
+    let bundle = train(&settings).unwrap();
+    let names: Vec<&str> = bundle
+        .model
+        .features
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["extra.CreditScore", "extra.Age", "extra.NumOfProducts"]
+    );
+    assert_eq!(bundle.ignored_columns, ["Geography (row 1: `France`)"]);
+    assert!(
+        bundle.metadata.metrics.roc_auc > 0.7,
+        "{:?}",
+        bundle.metadata.metrics
+    );
+    // Naming a text column explicitly is an error naming it, not a silent drop.
+    settings.features = Some(vec!["Geography".into(), "Age".into()]);
+    let err = format!("{:#}", train(&settings).unwrap_err());
+    assert!(
+        err.contains("row 1 (line 2), column `Geography`: `France` is not a finite number"),
+        "{err}"
+    );
+}
+
+#[test]
+fn class_weighting_raises_the_churn_probabilities_and_is_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("train.csv");
+    write_csv_with_extra(&csv, 4_000);
+    let mut settings = TrainSettings::new(csv);
+    settings.features = Some(vec!["tenure_months".into(), "complaints_12m".into()]);
+    let plain = train(&settings).unwrap();
+    settings.class_weight = bankscore::training::ClassWeight::Balanced;
+    let balanced = train(&settings).unwrap();
+    assert_eq!(balanced.metadata.training.class_weight, "balanced");
+    assert!(
+        balanced.model.intercept > plain.model.intercept + 1.0,
+        "{} vs {}",
+        balanced.model.intercept,
+        plain.model.intercept
+    );
+    let mean = |b: &bankscore::training::TrainedBundle| {
+        b.evaluation
+            .calibration
+            .iter()
+            .map(|c| c.mean_predicted)
+            .sum::<f64>()
+            / 10.0
+    };
+    assert!(
+        mean(&balanced) > 0.35 && mean(&plain) < 0.25,
+        "{} {}",
+        mean(&balanced),
+        mean(&plain)
+    );
+    // The ranking barely changes.
+    assert!((balanced.metadata.metrics.roc_auc - plain.metadata.metrics.roc_auc).abs() < 0.01);
 }
