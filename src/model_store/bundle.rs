@@ -184,7 +184,8 @@ fn check_golden(churn: &ChurnModel, golden: &GoldenFile) -> Result<(), String> {
             })
             .collect::<Result<Vec<f64>, String>>()?;
         let p = churn.probability_from_raw(&raw);
-        if !((p - example.churn_probability).abs() <= golden.tolerance) {
+        let deviation = (p - example.churn_probability).abs();
+        if deviation.is_nan() || deviation > golden.tolerance {
             return Err(format!(
                 "example {}: the model gives churn probability {p}, the bundle recorded {}; it does not reproduce",
                 i + 1,

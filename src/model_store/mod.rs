@@ -18,4 +18,4 @@ pub use registry::{
 };
 pub use shadow::{ShadowStats, ShadowSummary};
 pub use store::{ModelStore, ReloadOutcome, ReloadTrigger};
-pub use watch::{fingerprint, watch};
+pub use watch::{fingerprint, watch, Fingerprint};

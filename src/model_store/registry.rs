@@ -246,6 +246,13 @@ fn build(
             },
         },
     };
+    // A champion kept from the previous load stays listed and pinnable even if its directory changed.
+    if !versions.iter().any(|m| m.id == champion.id) {
+        versions.retain(|m| m.id.version != champion.id.version);
+        versions.push(champion.clone());
+        versions.sort_by(|a, b| compare_versions(&a.id.version, &b.id.version));
+    }
+    let find = |v: &str| versions.iter().find(|m| m.id.version == v).cloned();
     let challenger = match &deployment.challenger {
         Some(v) if *v == champion.id.version => {
             problems.push(format!(

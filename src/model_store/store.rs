@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 
 use super::registry::{LoadReport, ModelRegistry, RegistryError};
+use super::watch::{fingerprint, Fingerprint};
 
 /// What started a reload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,8 @@ pub struct ModelStore {
     reloads: AtomicU64,
     rejected_bundles: AtomicU64,
     last_reload: Mutex<Option<ReloadOutcome>>,
+    // The model directory as it was when the live registry started loading: the watcher's baseline.
+    loaded_from: Mutex<Fingerprint>,
 }
 
 impl ModelStore {
@@ -66,8 +69,10 @@ impl ModelStore {
     /// # Errors
     /// See [`ModelRegistry::load_dir`].
     pub fn open(root: &Path, model: Option<&str>) -> Result<(Self, Vec<String>), RegistryError> {
+        let before = fingerprint(root);
         let LoadReport { registry, problems } = ModelRegistry::load_dir(root, model)?;
         let store = Self::with_registry(root, registry);
+        *store.loaded_from.lock().unwrap_or_else(|e| e.into_inner()) = before;
         store
             .rejected_bundles
             .fetch_add(store.current().rejected().len() as u64, Ordering::Relaxed);
@@ -83,6 +88,7 @@ impl ModelStore {
             reloads: AtomicU64::new(0),
             rejected_bundles: AtomicU64::new(0),
             last_reload: Mutex::new(None),
+            loaded_from: Mutex::new(fingerprint(root)),
         }
     }
 
@@ -101,6 +107,7 @@ impl ModelStore {
     pub fn reload(&self, trigger: ReloadTrigger) -> ReloadOutcome {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let before = self.current();
+        let seen = fingerprint(&self.root);
         let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let outcome = match before.reload(&self.root) {
             Ok(LoadReport { registry, problems }) => {
@@ -127,6 +134,9 @@ impl ModelStore {
                 problems: vec![e.to_string()],
             },
         };
+        // Even a refused reload moves the baseline: the watcher retries on the next change,
+        // not in a loop on the same broken state.
+        *self.loaded_from.lock().unwrap_or_else(|e| e.into_inner()) = seen;
         self.reloads.fetch_add(1, Ordering::Relaxed);
         let now = self.current();
         if outcome.problems.is_empty() {
@@ -139,6 +149,14 @@ impl ModelStore {
         }
         *self.last_reload.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome.clone());
         outcome
+    }
+
+    /// The models directory as it was when the live state started loading.
+    pub fn loaded_from(&self) -> Fingerprint {
+        self.loaded_from
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Reloads done since start.

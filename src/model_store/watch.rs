@@ -10,8 +10,11 @@ use std::time::{Duration, SystemTime};
 
 use super::store::{ModelStore, ReloadTrigger};
 
-/// Sizes and modification times of every file under `dir`, sorted by path.
-pub fn fingerprint(dir: &Path) -> Vec<(String, u64, Option<SystemTime>)> {
+/// Path, size and modification time of every file under a directory, sorted by path.
+pub type Fingerprint = Vec<(String, u64, Option<SystemTime>)>;
+
+/// The [`Fingerprint`] of `dir`.
+pub fn fingerprint(dir: &Path) -> Fingerprint {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
@@ -35,12 +38,11 @@ pub fn fingerprint(dir: &Path) -> Vec<(String, u64, Option<SystemTime>)> {
     out
 }
 
-/// Polls the model's directory every `poll` and reloads once a change has been stable for
-/// `debounce`. Runs until the task is dropped.
+/// Polls the models directory every `poll` and reloads once a change (against the state the
+/// live models were loaded from) has been stable for `debounce`. Runs until the task is dropped.
 pub async fn watch(store: Arc<ModelStore>, poll: Duration, debounce: Duration) {
-    let dir = store.root().join(store.current().name());
-    let mut applied = fingerprint(&dir);
-    let mut pending: Option<(Vec<(String, u64, Option<SystemTime>)>, tokio::time::Instant)> = None;
+    let dir = store.root().to_owned();
+    let mut pending: Option<(Fingerprint, tokio::time::Instant)> = None;
     let mut ticker = tokio::time::interval(poll);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -49,7 +51,7 @@ pub async fn watch(store: Arc<ModelStore>, poll: Duration, debounce: Duration) {
         let Ok(now) = tokio::task::spawn_blocking(move || fingerprint(&dir2)).await else {
             continue;
         };
-        if now == applied {
+        if now == store.loaded_from() {
             pending = None;
             continue;
         }
@@ -59,7 +61,6 @@ pub async fn watch(store: Arc<ModelStore>, poll: Duration, debounce: Duration) {
                     let s = store.clone();
                     let _ =
                         tokio::task::spawn_blocking(move || s.reload(ReloadTrigger::Watcher)).await;
-                    applied = now;
                     pending = None;
                 }
             }

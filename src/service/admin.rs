@@ -40,9 +40,9 @@ pub fn list(store: &ModelStore) -> pb::ListModelsResponse {
         .versions()
         .iter()
         .map(|m| {
-            let state = if Arc::ptr_eq(m, registry.champion()) {
+            let state = if m.id == registry.champion().id {
                 pb::VersionState::Champion
-            } else if challenger.is_some_and(|(c, _)| Arc::ptr_eq(m, c)) {
+            } else if challenger.is_some_and(|(c, _)| c.id == m.id) {
                 pb::VersionState::Challenger
             } else {
                 pb::VersionState::Available

@@ -25,40 +25,71 @@ fn serve_refuses_to_start_without_a_valid_model_and_says_why() {
     assert!(stderr.contains("holds no model"), "{stderr}");
 }
 
-#[tokio::test]
-async fn serve_runs_the_shipped_model_and_exits_cleanly_on_sigterm() {
+/// Starts `bankscore serve` on `models` and port 0; returns the child and its address.
+async fn start_server(models: &std::path::Path) -> (std::process::Child, String) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--models-dir"])
-        .arg(shipped_models())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--watch-poll",
+            "0s",
+            "--models-dir",
+        ])
+        .arg(models)
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The log line "bankscore serving address=127.0.0.1:PORT" gives the port.
+    // The log line "bankscore serving address=127.0.0.1:PORT" gives the port; the rest of the
+    // log is drained so the server never blocks on a full pipe.
     let stderr = child.stderr.take().unwrap();
-    let address = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        for line in BufReader::new(stderr).lines() {
-            let line = line.ok()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("address=").nth(1) {
-                return Some(rest.split_whitespace().next()?.to_owned());
-            }
-            if Instant::now() > deadline {
-                break;
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
             }
         }
-        None
-    })
-    .await
-    .unwrap()
-    .expect("server logs its address");
+    });
+    let address = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(20)))
+        .await
+        .unwrap()
+        .expect("server logs its address");
+    (child, address)
+}
 
-    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+async fn connect(address: &str) -> tonic::transport::Channel {
+    tonic::transport::Channel::from_shared(format!("http://{address}"))
         .unwrap()
         .connect()
         .await
+        .unwrap()
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
         .unwrap();
-    let mut health = HealthClient::new(channel);
+    assert!(status.success());
+}
+
+async fn wait_for_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "server did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_runs_the_shipped_model_and_exits_cleanly_on_sigterm() {
+    let (mut child, address) = start_server(&shipped_models()).await;
+    let mut health = HealthClient::new(connect(&address).await);
     let status = health
         .check(HealthCheckRequest {
             service: "bankscore.v1.ScoringService".into(),
@@ -68,22 +99,50 @@ async fn serve_runs_the_shipped_model_and_exits_cleanly_on_sigterm() {
         .into_inner()
         .status();
     assert_eq!(status, ServingStatus::Serving);
+    signal(&child, "-TERM");
+    let exit = wait_for_exit(&mut child).await;
+    assert!(exit.success(), "exit status {exit:?}");
+}
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+#[tokio::test]
+async fn sighup_reloads_the_models_directory() {
+    use bankscore::service::pb::{
+        model_admin_service_client::ModelAdminServiceClient, ListModelsRequest,
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let v1 = tmp.path().join("churn/v1");
+    std::fs::create_dir_all(&v1).unwrap();
+    for entry in std::fs::read_dir(shipped_models().join("churn/v1")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), v1.join(entry.file_name())).unwrap();
+    }
+    let (mut child, address) = start_server(tmp.path()).await;
+    let mut admin = ModelAdminServiceClient::new(connect(&address).await);
+    assert_eq!(
+        admin
+            .list_models(ListModelsRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .reloads_total,
+        0
+    );
+    signal(&child, "-HUP");
     let deadline = Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
+    let last = loop {
+        let list = admin
+            .list_models(ListModelsRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(last) = list.last_reload {
+            break last;
         }
-        assert!(
-            Instant::now() < deadline,
-            "server did not exit after SIGTERM"
-        );
+        assert!(Instant::now() < deadline, "no reload after SIGHUP");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!(exit.success(), "exit status {exit:?}");
+    assert_eq!(last.trigger, "sighup");
+    assert!(last.applied && last.problems.is_empty(), "{last:?}");
+    signal(&child, "-TERM");
+    assert!(wait_for_exit(&mut child).await.success());
 }

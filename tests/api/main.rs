@@ -5,5 +5,6 @@ mod bundles;
 mod cli;
 mod health_reflection;
 mod helpers;
+mod redeploy;
 mod scoring;
 mod training;
