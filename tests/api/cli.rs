@@ -146,3 +146,65 @@ async fn sighup_reloads_the_models_directory() {
     signal(&child, "-TERM");
     assert!(wait_for_exit(&mut child).await.success());
 }
+
+#[test]
+fn validate_exits_non_zero_with_the_reason_for_a_bad_bundle_and_zero_for_a_good_one() {
+    let ok = Command::new(BIN)
+        .arg("validate")
+        .arg(shipped_models().join("churn/v1"))
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(stdout.contains("20 golden examples reproduce"), "{stdout}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("churn/v2");
+    std::fs::create_dir_all(&bad).unwrap();
+    for entry in std::fs::read_dir(shipped_models().join("churn/v1")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), bad.join(entry.file_name())).unwrap();
+    }
+    std::fs::write(bad.join("golden.json"), "{}").unwrap();
+    let out = Command::new(BIN)
+        .arg("validate")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("golden.json: checksum mismatch"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn deploy_declares_champion_and_challenger_after_checking_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v1 = tmp.path().join("churn/v1");
+    std::fs::create_dir_all(&v1).unwrap();
+    for entry in std::fs::read_dir(shipped_models().join("churn/v1")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), v1.join(entry.file_name())).unwrap();
+    }
+    let deploy = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["deploy", "--model", "churn", "--models-dir"])
+            .arg(tmp.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(deploy(&["--champion", "v1"]).status.success());
+    let file = std::fs::read_to_string(tmp.path().join("churn/deployment.toml")).unwrap();
+    assert!(file.contains("champion = \"v1\""), "{file}");
+    let missing = deploy(&["--challenger", "v9"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("version v9 cannot be deployed"));
+    let unchanged = std::fs::read_to_string(tmp.path().join("churn/deployment.toml")).unwrap();
+    assert_eq!(
+        unchanged, file,
+        "a refused deploy leaves the file as it was"
+    );
+}
