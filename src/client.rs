@@ -7,7 +7,10 @@ use anyhow::Context;
 use tonic::transport::Endpoint;
 
 use crate::domain::CustomerProfile;
-use crate::service::pb::{self, scoring_service_client::ScoringServiceClient};
+use crate::service::pb::{
+    self, model_admin_service_client::ModelAdminServiceClient,
+    scoring_service_client::ScoringServiceClient,
+};
 
 /// Which RPC to call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -131,4 +134,79 @@ pub async fn call(c: &Call<'_>) -> anyhow::Result<String> {
         ),
     };
     Ok(reply)
+}
+
+/// Lists the served models (`reload = false`) or reloads the models directory first, and renders
+/// the state as a table.
+///
+/// # Errors
+/// The server is unreachable or the call fails.
+pub async fn admin(target: &str, reload: bool) -> anyhow::Result<String> {
+    use std::fmt::Write;
+    let channel = Endpoint::from_shared(target.to_owned())?
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {target}"))?;
+    let mut client = ModelAdminServiceClient::new(channel);
+    let mut out = String::new();
+    let list = if reload {
+        let r = client.reload(pb::ReloadRequest {}).await?.into_inner();
+        if let Some(s) = r.summary {
+            let _ = writeln!(out, "reload: applied {}, changed {}", s.applied, s.changed);
+            for p in s.problems {
+                let _ = writeln!(out, "  problem: {p}");
+            }
+        }
+        r.models.unwrap_or_default()
+    } else {
+        client
+            .list_models(pb::ListModelsRequest {})
+            .await?
+            .into_inner()
+    };
+    let _ = writeln!(
+        out,
+        "model {} ({} reloads, {} bundles refused since start)",
+        list.model_name, list.reloads_total, list.rejected_bundles_total
+    );
+    for v in &list.versions {
+        let state = format!("{:?}", v.state()).to_lowercase();
+        let _ = write!(out, "  {:<12} {:<11}", v.version, state);
+        if !v.checksum.is_empty() {
+            let _ = write!(
+                out,
+                " AUC {:.4}  trained {}  checksum {}",
+                v.roc_auc,
+                v.trained_at,
+                &v.checksum[..12]
+            );
+        }
+        if !v.load_error.is_empty() {
+            let kept = if v.previous_kept {
+                " (earlier load still serves)"
+            } else {
+                ""
+            };
+            let _ = write!(out, "\n               refused{kept}: {}", v.load_error);
+        }
+        let _ = writeln!(out);
+    }
+    if let Some(s) = list.shadow {
+        let _ = writeln!(
+            out,
+            "shadow: challenger {} on {} requests: mean |dp| {:.5}, max |dp| {:.5}, tier disagreements {}, action disagreements {}",
+            s.challenger_version, s.requests, s.mean_abs_probability_diff, s.max_abs_probability_diff, s.tier_disagreements, s.action_disagreements
+        );
+    }
+    if let Some(l) = list.last_reload {
+        let _ = writeln!(
+            out,
+            "last reload: {} by {}, applied {}, {} problems",
+            l.at,
+            l.trigger,
+            l.applied,
+            l.problems.len()
+        );
+    }
+    Ok(out)
 }

@@ -35,6 +35,15 @@ enum Command {
     },
     /// Declare the champion and challenger versions (writes models/<name>/deployment.toml).
     Deploy(DeployArgs),
+    /// Show a running server's model versions, shadow comparison and last reload.
+    Models {
+        /// Server address.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        target: String,
+        /// Reload the models directory first (as a file change or SIGHUP would).
+        #[arg(long)]
+        reload: bool,
+    },
     /// Call one RPC on a running server with a customer profile from a JSON file.
     Call(CallArgs),
     /// Drive the unary Score RPC at a fixed concurrency and report throughput and latency.
@@ -226,6 +235,16 @@ fn main() -> anyhow::Result<()> {
                 m.scoring.actions.actions.len(),
                 m.golden.examples.len(),
                 m.golden.tolerance
+            );
+            Ok(())
+        }
+        Command::Models { target, reload } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            print!(
+                "{}",
+                runtime.block_on(bankscore::client::admin(&target, reload))?
             );
             Ok(())
         }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The model owner's loop, end to end, while a load generator runs against the server:
+# train a new version → read its card → validate → shadow it → promote it → roll back →
+# drop in a broken bundle. Fails if any request fails or a step does not take effect.
+#
+#   scripts/model_owner_walkthrough.sh            # work directory /tmp/bankscore-walkthrough
+#
+# Uses target/release/bankscore (built if missing) and port 50061 on 127.0.0.1.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+B="${BANKSCORE_BIN:-$ROOT/target/release/bankscore}"
+[[ -x $B ]] || (cd "$ROOT" && cargo build --release --quiet)
+WORK="${WORK_DIR:-/tmp/bankscore-walkthrough}"
+ADDR=127.0.0.1:50061
+T=http://$ADDR
+rm -rf "$WORK" && mkdir -p "$WORK/models/churn" && cd "$WORK"
+cp -r "$ROOT/models/churn/v1" models/churn/
+
+"$B" serve --models-dir models --listen $ADDR --worker-threads 1 --watch-poll 500ms --watch-debounce 1s > serve.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do grep -q "bankscore serving" serve.log && break; sleep 0.1; done
+"$B" loadgen --target $T --concurrency 16 --duration 40s --warmup 1s > loadgen.txt 2>&1 &
+LOAD=$!
+
+step() { echo; echo "== $*"; }
+wait_for() { # wait_for PATTERN: poll `bankscore models` until it matches (at most 20 s)
+  for _ in $(seq 1 40); do "$B" models --target $T | grep -q "$1" && return 0; sleep 0.5; done
+  echo "timed out waiting for: $1" >&2; "$B" models --target $T >&2; exit 1
+}
+
+step "pin the live version, so a new bundle is staged rather than promoted on arrival"
+"$B" deploy --models-dir models --model churn --champion v1
+
+step "train v2 on fresh data"
+"$B" generate --rows 200000 --seed 43 --out fresh.csv
+"$B" train --data fresh.csv --l2 0.5 --out models/churn/v2 2>/dev/null | head -3
+step "read its model card"; sed -n '1,12p' models/churn/v2/MODEL_CARD.md
+step "validate it"; "$B" validate models/churn/v2
+step "shadow v2 against the champion v1"
+"$B" deploy --models-dir models --model churn --champion v1 --challenger v2
+wait_for "v2 *challenger"; sleep 3; "$B" models --target $T
+step "promote v2"
+"$B" deploy --models-dir models --model churn --champion v2 --no-challenger
+wait_for "v2 *champion"; "$B" models --target $T
+step "roll back to v1"
+"$B" deploy --models-dir models --model churn --champion v1
+wait_for "v1 *champion"; "$B" models --target $T
+step "a broken bundle (golden examples edited) is refused; v1 keeps serving"
+mkdir models/churn/.v3.tmp && cp models/churn/v2/* models/churn/.v3.tmp/ && echo '{}' > models/churn/.v3.tmp/golden.json
+mv models/churn/.v3.tmp models/churn/v3
+wait_for "v3 *rejected"; "$B" models --target $T
+
+step "load generator (ran through all of the above)"
+wait $LOAD || { cat loadgen.txt; echo "requests failed" >&2; exit 1; }
+cat loadgen.txt
+grep -q " 0 failed" loadgen.txt
+grep -c "models reloaded" serve.log | xargs echo "reloads applied:"
