@@ -19,6 +19,9 @@ pub struct ScoringApi {
     next_request: AtomicU64,
 }
 
+/// A challenger answer this far from the champion's (in probability) is logged at info level.
+pub const LARGE_SHADOW_DIFF: f64 = 0.1;
+
 /// The model answering a request, and the registry it came from (for shadow scoring).
 struct Resolved {
     model: Arc<LoadedModel>,
@@ -50,8 +53,14 @@ impl Resolved {
                 let tier_differs = c.tier.tier != champion.tier.tier;
                 let action_differs = best_action.is_some_and(|b| b != c_action);
                 stats.record(diff, tier_differs, action_differs);
-                tracing::debug!(request_id = %self.request_id, challenger = %challenger.id.version,
-                    probability_diff = diff, tier_differs, action_differs, "shadow score");
+                // Every comparison at debug level; a large one also at info, for model owners.
+                if diff.abs() >= LARGE_SHADOW_DIFF {
+                    tracing::info!(request_id = %self.request_id, challenger = %challenger.id.version,
+                        probability_diff = diff, tier_differs, action_differs, "large shadow score difference");
+                } else {
+                    tracing::debug!(request_id = %self.request_id, challenger = %challenger.id.version,
+                        probability_diff = diff, tier_differs, action_differs, "shadow score");
+                }
             }
             Err(e) => {
                 tracing::debug!(request_id = %self.request_id, challenger = %challenger.id.version,
