@@ -1,43 +1,10 @@
 //! Broken bundles are refused with a reason naming the file; the registry serves what is valid.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use bankscore::model_store::checksum::render_manifest;
 use bankscore::model_store::{load_bundle, ModelRegistry, RegistryError};
 
-use crate::helpers::shipped_models;
-
-/// Copies the shipped bundle to `<tmp>/churn/<version>`.
-fn copy_shipped(tmp: &Path, version: &str) -> PathBuf {
-    let src = shipped_models().join("churn/v1");
-    let dst = tmp.join("churn").join(version);
-    std::fs::create_dir_all(&dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dst.join(entry.file_name())).unwrap();
-    }
-    dst
-}
-
-/// Rewrites the manifest so a deliberately edited file passes the checksum and reaches its own check.
-fn reseal(dir: &Path) {
-    let manifest = std::fs::read_to_string(dir.join("checksums.sha256")).unwrap();
-    let names: Vec<&str> = manifest
-        .lines()
-        .filter_map(|l| l.split_once("  ").map(|(_, n)| n))
-        .collect();
-    let contents: Vec<Vec<u8>> = names
-        .iter()
-        .map(|n| std::fs::read(dir.join(n)).unwrap_or_default())
-        .collect();
-    let manifest = render_manifest(
-        names
-            .iter()
-            .copied()
-            .zip(contents.iter().map(Vec::as_slice)),
-    );
-    std::fs::write(dir.join("checksums.sha256"), manifest).unwrap();
-}
+use crate::helpers::{copy_shipped, reseal, shipped_models};
 
 /// Replaces the JSON value at `pointer` in model.json with raw text (which may be invalid JSON,
 /// such as `NaN`, as a broken writer would produce), then reseals.

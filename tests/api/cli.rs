@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{health_check_response::ServingStatus, HealthCheckRequest};
 
-use crate::helpers::shipped_models;
+use crate::helpers::{copy_shipped, shipped_models};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bankscore");
 
@@ -110,12 +110,7 @@ async fn sighup_reloads_the_models_directory() {
         model_admin_service_client::ModelAdminServiceClient, ListModelsRequest,
     };
     let tmp = tempfile::tempdir().unwrap();
-    let v1 = tmp.path().join("churn/v1");
-    std::fs::create_dir_all(&v1).unwrap();
-    for entry in std::fs::read_dir(shipped_models().join("churn/v1")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), v1.join(entry.file_name())).unwrap();
-    }
+    copy_shipped(tmp.path(), "v1");
     let (mut child, address) = start_server(tmp.path()).await;
     let mut admin = ModelAdminServiceClient::new(connect(&address).await);
     assert_eq!(
@@ -159,12 +154,7 @@ fn validate_exits_non_zero_with_the_reason_for_a_bad_bundle_and_zero_for_a_good_
     assert!(stdout.contains("20 golden examples reproduce"), "{stdout}");
 
     let tmp = tempfile::tempdir().unwrap();
-    let bad = tmp.path().join("churn/v2");
-    std::fs::create_dir_all(&bad).unwrap();
-    for entry in std::fs::read_dir(shipped_models().join("churn/v1")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), bad.join(entry.file_name())).unwrap();
-    }
+    let bad = copy_shipped(tmp.path(), "v2");
     std::fs::write(bad.join("golden.json"), "{}").unwrap();
     let out = Command::new(BIN)
         .arg("validate")
@@ -182,12 +172,7 @@ fn validate_exits_non_zero_with_the_reason_for_a_bad_bundle_and_zero_for_a_good_
 #[test]
 fn deploy_declares_champion_and_challenger_after_checking_them() {
     let tmp = tempfile::tempdir().unwrap();
-    let v1 = tmp.path().join("churn/v1");
-    std::fs::create_dir_all(&v1).unwrap();
-    for entry in std::fs::read_dir(shipped_models().join("churn/v1")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), v1.join(entry.file_name())).unwrap();
-    }
+    copy_shipped(tmp.path(), "v1");
     let deploy = |args: &[&str]| {
         Command::new(BIN)
             .args(["deploy", "--model", "churn", "--models-dir"])

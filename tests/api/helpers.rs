@@ -90,3 +90,35 @@ pub fn context(request_id: &str) -> Option<pb::RequestContext> {
         model_version: String::new(),
     })
 }
+
+/// Copies the shipped bundle to `<models>/churn/<version>` and returns that directory.
+pub fn copy_shipped(models: &Path, version: &str) -> PathBuf {
+    let dst = models.join("churn").join(version);
+    std::fs::create_dir_all(&dst).unwrap();
+    for entry in std::fs::read_dir(shipped_models().join("churn/v1")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dst.join(entry.file_name())).unwrap();
+    }
+    dst
+}
+
+/// Rewrites a bundle's manifest over its files as they are now, so a deliberate edit passes the
+/// checksums and reaches the check it is meant to trip.
+pub fn reseal(dir: &Path) {
+    let manifest = std::fs::read_to_string(dir.join("checksums.sha256")).unwrap();
+    let names: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.split_once("  ").map(|(_, n)| n))
+        .collect();
+    let contents: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| std::fs::read(dir.join(n)).unwrap_or_default())
+        .collect();
+    let manifest = bankscore::model_store::checksum::render_manifest(
+        names
+            .iter()
+            .copied()
+            .zip(contents.iter().map(Vec::as_slice)),
+    );
+    std::fs::write(dir.join("checksums.sha256"), manifest).unwrap();
+}

@@ -11,28 +11,17 @@ use std::time::{Duration, Instant};
 use bankscore::domain::churn::ChurnModel;
 use bankscore::domain::profile::BuiltinFeature;
 use bankscore::domain::CustomerProfile;
-use bankscore::model_store::checksum::render_manifest;
 use bankscore::model_store::format::{GoldenFile, ModelFile};
 use bankscore::model_store::{load_bundle, Deployment};
 use bankscore::service::pb::{self, model_admin_service_client::ModelAdminServiceClient};
 use tonic::transport::Channel;
 
-use crate::helpers::{context, customer, shipped_models, spawn_app_on};
-
-/// Copies every file of `src` into `dst`.
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dst.join(entry.file_name())).unwrap();
-    }
-}
+use crate::helpers::{copy_shipped, customer, reseal, spawn_app_on};
 
 /// Writes `models/churn/<version>`: the shipped model with its intercept shifted by `shift`, its
 /// golden examples recomputed and its manifest resealed, so it is a valid, different model.
 fn variant(models: &Path, version: &str, shift: f64) -> PathBuf {
-    let dst = models.join("churn").join(version);
-    copy_dir(&shipped_models().join("churn/v1"), &dst);
+    let dst = copy_shipped(models, version);
     let read = |f: &str| std::fs::read_to_string(dst.join(f)).unwrap();
     let mut model: ModelFile = serde_json::from_str(&read("model.json")).unwrap();
     model.intercept += shift;
@@ -61,35 +50,14 @@ fn variant(models: &Path, version: &str, shift: f64) -> PathBuf {
         serde_json::to_string_pretty(&golden).unwrap(),
     )
     .unwrap();
-    let manifest = read("checksums.sha256");
-    let names: Vec<&str> = manifest
-        .lines()
-        .filter_map(|l| l.split_once("  ").map(|(_, n)| n))
-        .collect();
-    let contents: Vec<Vec<u8>> = names
-        .iter()
-        .map(|n| std::fs::read(dst.join(n)).unwrap())
-        .collect();
-    std::fs::write(
-        dst.join("checksums.sha256"),
-        render_manifest(
-            names
-                .iter()
-                .copied()
-                .zip(contents.iter().map(Vec::as_slice)),
-        ),
-    )
-    .unwrap();
+    reseal(&dst);
     dst
 }
 
 /// A models directory with v1 (shipped) and v2 (intercept +1), champion v1.
 fn two_versions() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(
-        &shipped_models().join("churn/v1"),
-        &tmp.path().join("churn/v1"),
-    );
+    copy_shipped(tmp.path(), "v1");
     variant(tmp.path(), "v2", 1.0);
     deploy(tmp.path(), "v1", None);
     tmp
@@ -485,6 +453,5 @@ async fn served_probabilities_reproduce_the_training_time_probabilities_bit_for_
             example.churn_probability
         );
     }
-    let _ = context("unused");
     app.stop().await.unwrap();
 }
