@@ -5,7 +5,11 @@ use prost::Message;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(
-        ["bankscore/v1/scoring.proto", "bankscore/v1/admin.proto"],
+        [
+            "bankscore/v1/scoring.proto",
+            "bankscore/v1/admin.proto",
+            "bankscore/v1/batch.proto",
+        ],
         ["proto"],
     )?;
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);

@@ -9,6 +9,7 @@
 //! - [`loadgen`]: the load generator for the unary `Score` RPC;
 //! - [`telemetry`]: tracing set-up.
 
+pub mod batch;
 pub mod client;
 pub mod domain;
 pub mod loadgen;

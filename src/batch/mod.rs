@@ -1,0 +1,3 @@
+//! Batch work on the scoring core: campaign planning within a budget.
+
+pub mod plan;
