@@ -322,65 +322,53 @@ pub fn exact(c: &Candidates, limits: &Limits) -> Plan {
         c.len() <= 12,
         "exact planning enumerates every plan: at most 12 customers"
     );
-    let mut best = initial(c);
-    let mut best_ev = 0.0;
-    let mut current = initial(c);
-    fn search(
-        i: usize,
-        c: &Candidates,
-        limits: &Limits,
-        current: &mut Vec<Assignment>,
-        left: f64,
-        used: &mut Vec<u64>,
-        ev: f64,
-        best: &mut Vec<Assignment>,
-        best_ev: &mut f64,
-    ) {
-        if i == c.len() {
-            if ev > *best_ev {
-                *best_ev = ev;
-                best.clone_from(current);
+    let mut search = Search {
+        c,
+        limits,
+        current: initial(c),
+        used: vec![0; c.actions.len()],
+        best: initial(c),
+        best_ev: 0.0,
+    };
+    search.from(0, limits.budget, 0.0);
+    finish(c, search.best)
+}
+
+/// Depth-first enumeration for [`exact`].
+struct Search<'a> {
+    c: &'a Candidates,
+    limits: &'a Limits,
+    current: Vec<Assignment>,
+    used: Vec<u64>,
+    best: Vec<Assignment>,
+    best_ev: f64,
+}
+
+impl Search<'_> {
+    fn from(&mut self, i: usize, left: f64, ev: f64) {
+        if i == self.c.len() {
+            if ev > self.best_ev {
+                self.best_ev = ev;
+                self.best.clone_from(&self.current);
             }
             return;
         }
-        search(i + 1, c, limits, current, left, used, ev, best, best_ev);
-        if c.control[i] {
+        self.from(i + 1, left, ev);
+        if self.c.control[i] {
             return;
         }
-        for (k, o) in c.options(i).iter().enumerate() {
-            let cap = limits.capacity.get(o.action as usize).copied().flatten();
-            if o.cost <= left + 1e-9 && cap.is_none_or(|cap| used[o.action as usize] < cap) {
-                used[o.action as usize] += 1;
-                current[i] = Assignment::Target(k as u8);
-                search(
-                    i + 1,
-                    c,
-                    limits,
-                    current,
-                    left - o.cost,
-                    used,
-                    ev + o.expected_value,
-                    best,
-                    best_ev,
-                );
-                current[i] = Assignment::None;
-                used[o.action as usize] -= 1;
+        for (k, o) in self.c.options(i).iter().enumerate() {
+            let a = o.action as usize;
+            let cap = self.limits.capacity.get(a).copied().flatten();
+            if o.cost <= left + 1e-9 && cap.is_none_or(|cap| self.used[a] < cap) {
+                self.used[a] += 1;
+                self.current[i] = Assignment::Target(k as u8);
+                self.from(i + 1, left - o.cost, ev + o.expected_value);
+                self.current[i] = Assignment::None;
+                self.used[a] -= 1;
             }
         }
     }
-    let mut used = vec![0; c.actions.len()];
-    search(
-        0,
-        c,
-        limits,
-        &mut current,
-        limits.budget,
-        &mut used,
-        0.0,
-        &mut best,
-        &mut best_ev,
-    );
-    finish(c, best)
 }
 
 /// Whether a customer is in the control group of a campaign: a stable 64-bit hash (FNV-1a of

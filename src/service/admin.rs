@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::batch::Bulk;
 use super::pb::{self, model_admin_service_server::ModelAdminService};
 use crate::model_store::{ModelStore, ReloadOutcome, ReloadTrigger};
 
@@ -11,12 +12,13 @@ use crate::model_store::{ModelStore, ReloadOutcome, ReloadTrigger};
 #[derive(Debug)]
 pub struct AdminApi {
     store: Arc<ModelStore>,
+    bulk: Arc<Bulk>,
 }
 
 impl AdminApi {
-    /// Administration of `store`.
-    pub fn new(store: Arc<ModelStore>) -> Self {
-        Self { store }
+    /// Administration of `store`, reporting `bulk`'s streams.
+    pub fn new(store: Arc<ModelStore>, bulk: Arc<Bulk>) -> Self {
+        Self { store, bulk }
     }
 }
 
@@ -33,7 +35,7 @@ impl From<ReloadOutcome> for pb::ReloadSummary {
 }
 
 /// The store's state as the admin API reports it.
-pub fn list(store: &ModelStore) -> pb::ListModelsResponse {
+pub fn list(store: &ModelStore, bulk: &Bulk) -> pb::ListModelsResponse {
     let registry = store.current();
     let challenger = registry.challenger();
     let mut versions: Vec<pb::ModelVersionStatus> = registry
@@ -99,6 +101,7 @@ pub fn list(store: &ModelStore) -> pb::ListModelsResponse {
         last_reload: store.last_reload().map(Into::into),
         reloads_total: store.reloads(),
         rejected_bundles_total: store.rejected_bundles(),
+        bulk_streams_active: bulk.active_streams(),
     }
 }
 
@@ -108,7 +111,7 @@ impl ModelAdminService for AdminApi {
         &self,
         _request: Request<pb::ListModelsRequest>,
     ) -> Result<Response<pb::ListModelsResponse>, Status> {
-        Ok(Response::new(list(&self.store)))
+        Ok(Response::new(list(&self.store, &self.bulk)))
     }
 
     async fn reload(
@@ -121,7 +124,7 @@ impl ModelAdminService for AdminApi {
             .map_err(|e| Status::internal(format!("reload task failed: {e}")))?;
         Ok(Response::new(pb::ReloadResponse {
             summary: Some(outcome.into()),
-            models: Some(list(&self.store)),
+            models: Some(list(&self.store, &self.bulk)),
         }))
     }
 }

@@ -167,6 +167,17 @@ pub fn max_reasons(n: u32) -> Result<usize, Status> {
     }
 }
 
+/// The number of churn reasons a stream asks for: 0 means none.
+///
+/// # Errors
+/// `INVALID_ARGUMENT` above [`crate::domain::churn::MAX_REASONS`].
+pub fn stream_reasons(n: u32) -> Result<usize, Status> {
+    match n {
+        0 => Ok(0),
+        n => max_reasons(n),
+    }
+}
+
 impl From<&ModelId> for pb::ModelRef {
     fn from(id: &ModelId) -> Self {
         Self {

@@ -1,13 +1,15 @@
 //! The gRPC edge: generated types, conversions, the scoring handlers and the server.
 
 mod admin;
+mod batch;
 pub mod convert;
 mod scoring;
 mod server;
 
 pub use admin::AdminApi;
+pub use batch::{score_records, BatchApi, Bulk, MAX_RECORDS_PER_CHUNK};
 pub use scoring::ScoringApi;
-pub use server::{serve, MAX_CONCURRENT_STREAMS, MAX_MESSAGE_BYTES};
+pub use server::{serve, serve_with, ServerConfig, MAX_CONCURRENT_STREAMS, MAX_MESSAGE_BYTES};
 
 /// Generated `bankscore.v1` messages, client and server.
 pub mod pb {

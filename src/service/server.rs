@@ -9,8 +9,10 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 
 use super::admin::AdminApi;
+use super::batch::{BatchApi, Bulk};
 use super::pb::{
-    self, model_admin_service_server::ModelAdminServiceServer,
+    self, batch_scoring_service_server::BatchScoringServiceServer,
+    model_admin_service_server::ModelAdminServiceServer,
     scoring_service_server::ScoringServiceServer,
 };
 use super::scoring::ScoringApi;
@@ -24,20 +26,58 @@ pub const MAX_CONCURRENT_STREAMS: u32 = 256;
 pub const MAX_PENDING_RESET_STREAMS: usize = 64;
 /// Locally reset streams per connection before the server sends GOAWAY.
 pub const MAX_LOCAL_RESET_STREAMS: usize = 256;
+/// HTTP/2 receive window per stream.
+pub const STREAM_WINDOW_BYTES: u32 = 1024 * 1024;
+/// HTTP/2 receive window per connection: several stream windows, so one stream whose data the
+/// server is not reading yet (a bulk stream under backpressure) cannot stall the others.
+pub const CONNECTION_WINDOW_BYTES: u32 = 8 * STREAM_WINDOW_BYTES;
 /// How long in-flight calls may run after shutdown begins; connections still open then are dropped.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serves the scoring and model-admin APIs, `grpc.health.v1` and server reflection (v1 and v1alpha) on `listener`
-/// until `shutdown` completes, then lets in-flight calls finish.
-///
-/// Health reports NOT_SERVING until the service is registered with its model, and again once
-/// shutdown begins.
+/// Server settings beyond the listener and the models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Low-priority threads for bulk scoring and planning.
+    pub bulk_threads: usize,
+    /// Bulk streams (ScoreStream, PlanCampaign) allowed at once.
+    pub max_bulk_streams: usize,
+}
+
+impl Default for ServerConfig {
+    /// One bulk thread per core, four bulk streams.
+    fn default() -> Self {
+        Self {
+            bulk_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            max_bulk_streams: 4,
+        }
+    }
+}
+
+/// [`serve_with`] the default [`ServerConfig`].
 ///
 /// # Errors
 /// The transport fails.
 pub async fn serve(
     listener: TcpListener,
     store: Arc<ModelStore>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve_with(listener, store, ServerConfig::default(), shutdown).await
+}
+
+/// Serves the scoring, batch and model-admin APIs, `grpc.health.v1` and server reflection (v1
+/// and v1alpha) on `listener` until `shutdown` completes, then lets in-flight calls finish (up
+/// to [`DRAIN_TIMEOUT`]).
+///
+/// Health reports NOT_SERVING until the services are registered with their models, and again
+/// once shutdown begins.
+///
+/// # Errors
+/// The transport fails.
+pub async fn serve_with(
+    listener: TcpListener,
+    store: Arc<ModelStore>,
+    config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -54,7 +94,11 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let admin = ModelAdminServiceServer::new(AdminApi::new(store.clone()));
+    let bulk = Arc::new(Bulk::new(config.bulk_threads, config.max_bulk_streams));
+    let admin = ModelAdminServiceServer::new(AdminApi::new(store.clone(), bulk.clone()));
+    let batch = BatchScoringServiceServer::new(BatchApi::new(store.clone(), bulk))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let scoring = ScoringServiceServer::new(ScoringApi::new(store))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -96,6 +140,8 @@ pub async fn serve(
         .with_keepalive(Some(Duration::from_secs(60)));
     let server = Server::builder()
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .initial_stream_window_size(STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
         .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_RESET_STREAMS))
         .http2_max_local_error_reset_streams(Some(MAX_LOCAL_RESET_STREAMS))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
@@ -105,6 +151,7 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(scoring)
         .add_service(admin)
+        .add_service(batch)
         .serve_with_incoming_shutdown(incoming, on_shutdown);
     tokio::select! {
         result = server => result?,

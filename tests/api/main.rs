@@ -2,9 +2,11 @@
 
 mod bad_input;
 mod bundles;
+mod campaign;
 mod cli;
 mod health_reflection;
 mod helpers;
 mod redeploy;
 mod scoring;
+mod stream;
 mod training;

@@ -455,3 +455,63 @@ async fn served_probabilities_reproduce_the_training_time_probabilities_bit_for_
     }
     app.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_keeps_the_model_it_started_with_through_a_redeploy() {
+    use bankscore::service::pb::batch_scoring_service_client::BatchScoringServiceClient;
+    use tokio_stream::StreamExt;
+    let tmp = two_versions();
+    let app = spawn_app_on(tmp.path()).await;
+    let profiles: Vec<CustomerProfile> = (0..50).map(customer).collect();
+    let v1 = load_bundle(&tmp.path().join("churn/v1")).unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel::<pb::ScoreStreamRequest>(1);
+    let mut replies = BatchScoringServiceClient::new(app.channel.clone())
+        .score_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let chunk = |n: usize| pb::ScoreStreamRequest {
+        records: profiles
+            .iter()
+            .enumerate()
+            .map(|(i, p)| pb::StreamRecord {
+                record_id: format!("{n}-{i}"),
+                profile: Some(p.into()),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let mut admin = admin(&app.channel);
+    for n in 0..6 {
+        tx.send(chunk(n)).await.unwrap();
+        let reply = replies.next().await.unwrap().unwrap();
+        if n == 0 {
+            assert_eq!(reply.model.as_ref().unwrap().version, "v1");
+        }
+        for (i, r) in reply.results.iter().enumerate() {
+            let Some(pb::stream_result::Outcome::Assessment(a)) = &r.outcome else {
+                panic!("{r:?}")
+            };
+            assert_eq!(
+                a.churn_probability,
+                v1.scoring.churn.probability(&profiles[i]).unwrap(),
+                "chunk {n}"
+            );
+        }
+        // Redeploy between chunks: the stream must not notice.
+        deploy(tmp.path(), if n % 2 == 0 { "v2" } else { "v1" }, None);
+        assert!(
+            admin
+                .reload(pb::ReloadRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+                .summary
+                .unwrap()
+                .applied
+        );
+    }
+    drop(tx);
+    assert!(replies.next().await.is_none());
+    app.stop().await.unwrap();
+}

@@ -1,0 +1,420 @@
+//! The `bankscore.v1.BatchScoringService` handlers: streamed scoring and campaign planning, on
+//! their own bounded concurrency and low-priority threads so real-time calls come first.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::convert;
+use super::pb::{self, batch_scoring_service_server::BatchScoringService};
+use crate::batch::plan::{self, Assignment, Candidates, Limits};
+use crate::batch::BulkExecutor;
+use crate::domain::{AssessOptions, CustomerProfile};
+use crate::model_store::{LoadedModel, ModelStore};
+
+/// Most records in one `ScoreStream` chunk.
+pub const MAX_RECORDS_PER_CHUNK: usize = 10_000;
+/// Results chunks a stream may have queued for a slow reader before the server stops reading.
+const RESULT_QUEUE: usize = 2;
+/// How long a stream waits for its client to read results before giving up on it.
+pub const SLOW_READER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// Assignments per `PlanCampaign` response message.
+const ASSIGNMENTS_PER_MESSAGE: usize = 10_000;
+
+/// Shared state of bulk work: the executor, the stream limit and counters.
+#[derive(Debug)]
+pub struct Bulk {
+    executor: BulkExecutor,
+    streams: Arc<Semaphore>,
+    max_streams: usize,
+    active: Arc<AtomicU64>,
+}
+
+impl Bulk {
+    /// Bulk work on `threads` low-priority threads, at most `max_streams` streams at a time.
+    pub fn new(threads: usize, max_streams: usize) -> Self {
+        Self {
+            executor: BulkExecutor::new(threads),
+            streams: Arc::new(Semaphore::new(max_streams)),
+            max_streams,
+            active: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Bulk streams (ScoreStream and PlanCampaign) running now.
+    pub fn active_streams(&self) -> u64 {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    fn admit(&self) -> Result<Admitted, Status> {
+        let permit = self.streams.clone().try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "{} bulk streams are already running (the limit); retry when one finishes",
+                self.max_streams
+            ))
+        })?;
+        self.active.fetch_add(1, Ordering::Relaxed);
+        Ok(Admitted {
+            _permit: permit,
+            active: self.active.clone(),
+        })
+    }
+}
+
+/// A running bulk stream; dropping it frees its place.
+struct Admitted {
+    _permit: OwnedSemaphorePermit,
+    active: Arc<AtomicU64>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The batch service.
+#[derive(Debug)]
+pub struct BatchApi {
+    store: Arc<ModelStore>,
+    bulk: Arc<Bulk>,
+}
+
+impl BatchApi {
+    /// Batch scoring over `store`, sharing `bulk`.
+    pub fn new(store: Arc<ModelStore>, bulk: Arc<Bulk>) -> Self {
+        Self { store, bulk }
+    }
+}
+
+/// Splits an `INVALID_ARGUMENT` message `"<field>: <reason>"` into a record error.
+fn record_error(status: &Status) -> pb::RecordError {
+    let (field, reason) = status
+        .message()
+        .split_once(": ")
+        .unwrap_or(("profile", status.message()));
+    pb::RecordError {
+        field: field.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// Scores one chunk, one result per record, in order.
+pub fn score_records(
+    model: &LoadedModel,
+    records: Vec<pb::StreamRecord>,
+    max_reasons: usize,
+) -> Vec<pb::StreamResult> {
+    let scoring = &model.scoring;
+    let opts = AssessOptions {
+        max_reasons,
+        include_ineligible: false,
+    };
+    records
+        .into_iter()
+        .map(|record| {
+            let outcome = convert::profile(record.profile)
+                .and_then(|p: CustomerProfile| {
+                    scoring.assess(&p, opts).map_err(|e| {
+                        Status::invalid_argument(format!(
+                            "profile.{}: is required by the model {} version {}",
+                            format_args!("extra_features[\"{}\"]", e.key),
+                            model.id.name,
+                            model.id.version
+                        ))
+                    })
+                })
+                .map(|a| {
+                    let option =
+                        |o: &crate::domain::arbitration::ActionOption| pb::CandidateAction {
+                            action_id: scoring.actions.actions[o.action].id.clone(),
+                            expected_value: o.expected_value,
+                            cost: scoring.actions.actions[o.action].cost,
+                        };
+                    let best = a.decision.best();
+                    pb::StreamAssessment {
+                        churn_probability: a.churn.probability,
+                        value: Some(a.value.into()),
+                        tier: pb::ValueTier::from(a.tier.tier).into(),
+                        key_account: a.tier.key_account,
+                        best_action_id: best
+                            .map(|o| scoring.actions.actions[o.action].id.clone())
+                            .unwrap_or_default(),
+                        best_expected_value: best.map_or(0.0, |o| o.expected_value),
+                        candidates: a
+                            .decision
+                            .ranked
+                            .iter()
+                            .filter(|o| o.expected_value > 0.0)
+                            .map(option)
+                            .collect(),
+                        top_reasons: if max_reasons == 0 {
+                            Vec::new()
+                        } else {
+                            convert::churn(scoring, &a.churn).top_reasons
+                        },
+                    }
+                });
+            pb::StreamResult {
+                record_id: record.record_id,
+                outcome: Some(match outcome {
+                    Ok(a) => pb::stream_result::Outcome::Assessment(a),
+                    Err(status) => pb::stream_result::Outcome::Error(record_error(&status)),
+                }),
+            }
+        })
+        .collect()
+}
+
+type ResultStream<T> = ReceiverStream<Result<T, Status>>;
+
+#[tonic::async_trait]
+impl BatchScoringService for BatchApi {
+    type ScoreStreamStream = ResultStream<pb::ScoreStreamResponse>;
+
+    async fn score_stream(
+        &self,
+        request: Request<Streaming<pb::ScoreStreamRequest>>,
+    ) -> Result<Response<Self::ScoreStreamStream>, Status> {
+        let admitted = self.bulk.admit()?;
+        let mut inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(RESULT_QUEUE);
+        let (store, bulk) = (self.store.clone(), self.bulk.clone());
+        tokio::spawn(async move {
+            let _admitted = admitted;
+            let mut stream_model: Option<(Arc<LoadedModel>, usize)> = None;
+            loop {
+                let chunk = match inbound.message().await {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => break,
+                    // The client went away or sent garbage: nothing more to answer.
+                    Err(status) => {
+                        let _ = tx.send(Err(status)).await;
+                        break;
+                    }
+                };
+                let first = stream_model.is_none();
+                if first {
+                    let setup = store
+                        .current()
+                        .resolve(&chunk.model_version)
+                        .map_err(|e| Status::not_found(format!("model_version: {e}")))
+                        .cloned()
+                        .and_then(|m| convert::stream_reasons(chunk.max_reasons).map(|r| (m, r)));
+                    match setup {
+                        Ok(s) => stream_model = Some(s),
+                        Err(status) => {
+                            let _ = tx.send(Err(status)).await;
+                            break;
+                        }
+                    }
+                }
+                if chunk.records.len() > MAX_RECORDS_PER_CHUNK {
+                    let _ = tx
+                        .send(Err(Status::invalid_argument(format!(
+                            "records: the chunk has {} records, at most {MAX_RECORDS_PER_CHUNK} are allowed",
+                            chunk.records.len()
+                        ))))
+                        .await;
+                    break;
+                }
+                let (model, max_reasons) = stream_model.clone().expect("set on the first chunk");
+                let scored = {
+                    let model = model.clone();
+                    bulk.executor
+                        .run(move || score_records(&model, chunk.records, max_reasons))
+                        .await
+                };
+                let Ok(results) = scored else {
+                    let _ = tx
+                        .send(Err(Status::unavailable("the server is shutting down")))
+                        .await;
+                    break;
+                };
+                let response = pb::ScoreStreamResponse {
+                    model: first.then(|| (&model.id).into()),
+                    results,
+                };
+                // Waits while the client is slow to read (backpressure), but not forever: a client
+                // that stops reading must not hold a bulk place and its chunk indefinitely.
+                match tokio::time::timeout(SLOW_READER_TIMEOUT, tx.send(Ok(response))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break,
+                    Err(_) => {
+                        tracing::warn!(timeout = ?SLOW_READER_TIMEOUT, "bulk stream dropped: the client stopped reading results");
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    type PlanCampaignStream = ResultStream<pb::PlanCampaignResponse>;
+
+    async fn plan_campaign(
+        &self,
+        request: Request<Streaming<pb::PlanCampaignRequest>>,
+    ) -> Result<Response<Self::PlanCampaignStream>, Status> {
+        let admitted = self.bulk.admit()?;
+        let mut inbound = request.into_inner();
+        let first = inbound
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("settings: the stream is empty"))?;
+        let settings = first.settings.ok_or_else(|| {
+            Status::invalid_argument("settings: the first message must carry the campaign settings")
+        })?;
+        validate_settings(&settings)?;
+        let mut candidates = Candidates::new();
+        let mut ids: Vec<String> = Vec::new();
+        let mut add = |chunk: Vec<pb::CampaignCandidate>| -> Result<(), Status> {
+            for c in chunk {
+                let options = c
+                    .actions
+                    .iter()
+                    .map(|a| {
+                        if !(a.expected_value.is_finite() && a.cost.is_finite() && a.cost >= 0.0) {
+                            return Err(Status::invalid_argument(format!(
+                                "candidates[{}].actions: `{}` needs a finite expected value and a finite cost >= 0",
+                                c.customer_id, a.action_id
+                            )));
+                        }
+                        Ok(plan::Option_ {
+                            action: candidates.action_index(&a.action_id),
+                            expected_value: a.expected_value,
+                            cost: a.cost,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, Status>>()?;
+                let control = plan::in_control_group(
+                    &c.customer_id,
+                    &settings.campaign_id,
+                    settings.control_share,
+                );
+                candidates.push(c.churn_probability, control, options);
+                ids.push(c.customer_id);
+            }
+            Ok(())
+        };
+        add(first.candidates)?;
+        while let Some(msg) = inbound.message().await? {
+            add(msg.candidates)?;
+        }
+        let limits = Limits {
+            budget: settings.budget,
+            capacity: candidates
+                .actions
+                .iter()
+                .map(|a| settings.capacity.get(a).copied())
+                .collect(),
+        };
+        let (candidates, ids) = (Arc::new(candidates), Arc::new(ids));
+        let planned = {
+            let c = candidates.clone();
+            self.bulk
+                .executor
+                .run(move || (plan::greedy(&c, &limits), plan::naive(&c, &limits)))
+                .await
+                .map_err(|_| Status::unavailable("the server is shutting down"))?
+        };
+        let (tx, rx) = mpsc::channel(RESULT_QUEUE);
+        tokio::spawn(async move {
+            let _admitted = admitted;
+            let (chosen, naive) = planned;
+            for (start, slice) in chosen
+                .assignments
+                .chunks(ASSIGNMENTS_PER_MESSAGE)
+                .enumerate()
+            {
+                let base = start * ASSIGNMENTS_PER_MESSAGE;
+                let assignments = slice
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| assignment(&candidates, &ids, base + j, *a))
+                    .collect();
+                if tx
+                    .send(Ok(pb::PlanCampaignResponse {
+                        assignments,
+                        summary: None,
+                    }))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            let summary = pb::PlanSummary {
+                plan: Some(totals(chosen.totals)),
+                naive: Some(totals(naive.totals)),
+                control: candidates.control.iter().filter(|&&c| c).count() as u64,
+                candidates: candidates.len() as u64,
+                per_action: candidates
+                    .actions
+                    .iter()
+                    .cloned()
+                    .zip(chosen.per_action.iter().copied())
+                    .collect::<HashMap<_, _>>(),
+            };
+            let _ = tx
+                .send(Ok(pb::PlanCampaignResponse {
+                    assignments: Vec::new(),
+                    summary: Some(summary),
+                }))
+                .await;
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+fn validate_settings(s: &pb::CampaignSettings) -> Result<(), Status> {
+    if !(s.budget.is_finite() && s.budget >= 0.0) {
+        return Err(Status::invalid_argument(format!(
+            "settings.budget: {} is not a finite amount >= 0",
+            s.budget
+        )));
+    }
+    if !(0.0..=0.5).contains(&s.control_share) {
+        return Err(Status::invalid_argument(format!(
+            "settings.control_share: {} is outside 0..=0.5",
+            s.control_share
+        )));
+    }
+    if s.control_share > 0.0 && s.campaign_id.is_empty() {
+        return Err(Status::invalid_argument(
+            "settings.campaign_id: is required for a control group",
+        ));
+    }
+    Ok(())
+}
+
+fn totals(t: plan::Totals) -> pb::PlanTotals {
+    pb::PlanTotals {
+        targeted: t.targeted,
+        cost: t.cost,
+        expected_value: t.expected_value,
+    }
+}
+
+fn assignment(c: &Candidates, ids: &[String], i: usize, a: Assignment) -> pb::PlanAssignment {
+    let mut out = pb::PlanAssignment {
+        customer_id: ids[i].clone(),
+        ..Default::default()
+    };
+    match a {
+        Assignment::None => out.set_decision(pb::PlanDecision::None),
+        Assignment::Control => out.set_decision(pb::PlanDecision::Control),
+        Assignment::Target(k) => {
+            let o = c.options(i)[k as usize];
+            out.set_decision(pb::PlanDecision::Target);
+            out.action_id = c.actions[o.action as usize].clone();
+            out.expected_value = o.expected_value;
+            out.cost = o.cost;
+        }
+    }
+    out
+}
