@@ -171,3 +171,108 @@ async fn worker(
         }
     }
 }
+
+/// Stream load settings.
+#[derive(Debug, Clone)]
+pub struct StreamSettings {
+    /// Server address.
+    pub target: String,
+    /// Customers to send in total (over all streams).
+    pub records: u64,
+    /// Customers per chunk.
+    pub chunk: usize,
+    /// Concurrent streams, each on its own connection.
+    pub streams: usize,
+}
+
+/// What a stream run measured.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamReport {
+    /// Results received.
+    pub results: u64,
+    /// Results that were per-record errors.
+    pub errors: u64,
+    /// Wall time from the first send to the last result.
+    pub elapsed: Duration,
+}
+
+impl StreamReport {
+    /// Customers scored per second.
+    pub fn customers_per_second(&self) -> f64 {
+        self.results as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Streams `records` synthetic customers through `ScoreStream` and counts the results.
+///
+/// # Errors
+/// The target cannot be reached, a stream fails, or a result goes missing.
+pub async fn run_stream(s: &StreamSettings) -> anyhow::Result<StreamReport> {
+    use crate::service::pb::batch_scoring_service_client::BatchScoringServiceClient;
+    use tokio_stream::StreamExt;
+    anyhow::ensure!(
+        s.chunk > 0 && s.streams > 0,
+        "chunk and streams must be > 0"
+    );
+    let mut generator = Generator::new(2026);
+    let pool: std::sync::Arc<Vec<pb::CustomerProfile>> = std::sync::Arc::new(
+        (0..1024)
+            .map(|_| (&generator.next_customer().profile).into())
+            .collect(),
+    );
+    let per_stream = s.records / s.streams as u64;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..s.streams {
+        let channel = Endpoint::from_shared(s.target.clone())?
+            .tcp_nodelay(true)
+            .connect()
+            .await?;
+        let mut client = BatchScoringServiceClient::new(channel)
+            .max_decoding_message_size(crate::service::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(crate::service::MAX_MESSAGE_BYTES);
+        let (pool, chunk) = (pool.clone(), s.chunk as u64);
+        let chunks = per_stream.div_ceil(chunk);
+        tasks.push(tokio::spawn(async move {
+            let requests = tokio_stream::iter((0..chunks).map(move |c| {
+                pb::ScoreStreamRequest {
+                    model_version: String::new(),
+                    max_reasons: 0,
+                    records: (c * chunk..((c + 1) * chunk).min(per_stream))
+                        .map(|i| pb::StreamRecord {
+                            record_id: i.to_string(),
+                            profile: Some(pool[i as usize % pool.len()].clone()),
+                        })
+                        .collect(),
+                }
+            }));
+            let mut replies = client.score_stream(requests).await?.into_inner();
+            let (mut results, mut errors) = (0u64, 0u64);
+            while let Some(reply) = replies.next().await {
+                for r in reply?.results {
+                    results += 1;
+                    if matches!(r.outcome, Some(pb::stream_result::Outcome::Error(_))) {
+                        errors += 1;
+                    }
+                }
+            }
+            anyhow::ensure!(
+                results == per_stream,
+                "{results} results for {per_stream} records"
+            );
+            Ok::<(u64, u64), anyhow::Error>((results, errors))
+        }));
+    }
+    let mut report = StreamReport {
+        results: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+    };
+    for t in tasks {
+        let (results, errors) = t.await??;
+        report.results += results;
+        report.errors += errors;
+    }
+    report.elapsed = start.elapsed();
+    Ok(report)
+}

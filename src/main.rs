@@ -33,6 +33,10 @@ enum Command {
         /// The bundle directory, models/<name>/<version>.
         bundle: PathBuf,
     },
+    /// Score a CSV of customers offline on all cores (same core and checks as the server).
+    Score(ScoreArgs),
+    /// Plan a retention campaign within a budget from the output of `score`.
+    Plan(PlanArgs),
     /// Declare the champion and challenger versions (writes models/<name>/deployment.toml).
     Deploy(DeployArgs),
     /// Show a running server's model versions, shadow comparison and last reload.
@@ -48,6 +52,8 @@ enum Command {
     Call(CallArgs),
     /// Drive the unary Score RPC at a fixed concurrency and report throughput and latency.
     Loadgen(LoadgenArgs),
+    /// Stream synthetic customers through ScoreStream and report customers per second.
+    Streamgen(StreamgenArgs),
 }
 
 #[derive(Args)]
@@ -64,6 +70,12 @@ struct ServeArgs {
     /// Runtime worker threads; default: one per CPU core.
     #[arg(long, env = "BANKSCORE_WORKER_THREADS")]
     worker_threads: Option<usize>,
+    /// Low-priority threads for bulk scoring (ScoreStream, PlanCampaign); default: one per core.
+    #[arg(long, env = "BANKSCORE_BULK_THREADS")]
+    bulk_threads: Option<usize>,
+    /// Bulk streams allowed at once.
+    #[arg(long, env = "BANKSCORE_MAX_BULK_STREAMS", default_value_t = 4)]
+    max_bulk_streams: usize,
     /// How often to look for changes in the models directory; 0s turns watching off.
     #[arg(long, env = "BANKSCORE_WATCH_POLL", default_value = "1s", value_parser = humantime::parse_duration)]
     watch_poll: Duration,
@@ -188,6 +200,79 @@ struct CallArgs {
 }
 
 #[derive(Args)]
+struct ScoreArgs {
+    /// Input CSV: customer_id, the CustomerProfile fields, extra.<name> columns.
+    #[arg(long)]
+    input: PathBuf,
+    /// Output CSV.
+    #[arg(long)]
+    out: PathBuf,
+    /// Rejected rows (line, customer_id, field, reason); default: <out>.rejects.csv.
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    /// The bundle to score with, models/<name>/<version>; default: the champion of --models-dir.
+    #[arg(long)]
+    bundle: Option<PathBuf>,
+    /// Models directory (for the champion).
+    #[arg(long, env = "BANKSCORE_MODELS_DIR", default_value = "models")]
+    models_dir: PathBuf,
+    /// Scoring threads; default: one per core.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    /// Scored CSV from `bankscore score`.
+    #[arg(long)]
+    scored: PathBuf,
+    /// Plan CSV to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Total budget.
+    #[arg(long)]
+    budget: f64,
+    /// Per-action capacity, e.g. rm_call=5000 (repeatable, or comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = parse_capacity)]
+    capacity: Vec<(String, u64)>,
+    /// Campaign id: with the customer id it decides the control group.
+    #[arg(long, default_value = "")]
+    campaign_id: String,
+    /// Share of customers held out as a control group (needs --campaign-id).
+    #[arg(long, default_value_t = 0.0)]
+    control_share: f64,
+}
+
+fn parse_capacity(s: &str) -> Result<(String, u64), String> {
+    let (action, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not action=count"))?;
+    let n = n
+        .parse()
+        .map_err(|_| format!("`{n}` in `{s}` is not a whole number"))?;
+    Ok((action.to_owned(), n))
+}
+
+#[derive(Args)]
+struct StreamgenArgs {
+    /// Server address.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    target: String,
+    /// Customers to send in total.
+    #[arg(long, default_value_t = 2_000_000)]
+    records: u64,
+    /// Customers per chunk.
+    #[arg(long, default_value_t = 2_000)]
+    chunk: usize,
+    /// Concurrent streams, each on its own connection.
+    #[arg(long, default_value_t = 1)]
+    streams: usize,
+    /// Client runtime worker threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+#[derive(Args)]
 struct LoadgenArgs {
     /// Server address.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
@@ -223,6 +308,8 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Train(args) => train(args),
         Command::Deploy(args) => deploy(args),
+        Command::Score(args) => score(args),
+        Command::Plan(args) => plan(args),
         Command::Validate { bundle } => {
             let m = load_bundle(&bundle)?;
             println!(
@@ -276,6 +363,28 @@ fn main() -> anyhow::Result<()> {
                 include_ineligible: args.include_ineligible,
             }))?;
             println!("{reply}");
+            Ok(())
+        }
+        Command::Streamgen(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(args.threads.max(1))
+                .enable_all()
+                .build()?;
+            let report = runtime.block_on(bankscore::loadgen::run_stream(
+                &bankscore::loadgen::StreamSettings {
+                    target: args.target,
+                    records: args.records,
+                    chunk: args.chunk,
+                    streams: args.streams,
+                },
+            ))?;
+            println!(
+                "{} customers ({} record errors) in {:.2} s: {:.0} customers/s",
+                report.results,
+                report.errors,
+                report.elapsed.as_secs_f64(),
+                report.customers_per_second()
+            );
             Ok(())
         }
         Command::Loadgen(args) => {
@@ -332,7 +441,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ))
         });
         let sighup = tokio::spawn(reload_on_sighup(store.clone()));
-        let result = bankscore::service::serve(listener, store, shutdown_signal()).await;
+        let mut config = bankscore::service::ServerConfig {
+            max_bulk_streams: args.max_bulk_streams,
+            ..Default::default()
+        };
+        if let Some(n) = args.bulk_threads {
+            config.bulk_threads = n;
+        }
+        let result =
+            bankscore::service::serve_with(listener, store, config, shutdown_signal()).await;
         sighup.abort();
         if let Some(w) = watcher {
             w.abort();
@@ -357,6 +474,107 @@ async fn reload_on_sighup(store: Arc<ModelStore>) {
     }
     #[cfg(not(unix))]
     std::future::pending::<()>().await;
+}
+
+fn score(args: ScoreArgs) -> anyhow::Result<()> {
+    let model = match &args.bundle {
+        Some(dir) => Arc::new(load_bundle(dir)?),
+        None => {
+            let (store, _) = ModelStore::open(&args.models_dir, None)?;
+            store.current().champion().clone()
+        }
+    };
+    let rejects = args
+        .rejects
+        .unwrap_or_else(|| args.out.with_extension("rejects.csv"));
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let started = std::time::Instant::now();
+    let s =
+        bankscore::batch::score_file::score_csv(&model, &args.input, &args.out, &rejects, threads)?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "scored {} customers with {} version {} in {secs:.2} s ({:.0}/s) → {}",
+        s.scored,
+        model.id.name,
+        model.id.version,
+        (s.scored + s.rejected) as f64 / secs,
+        args.out.display()
+    );
+    println!("rejected {} rows → {}", s.rejected, rejects.display());
+    println!(
+        "customers per tier: {}",
+        s.tiers
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("churn probability:");
+    for (band, n) in s.churn_bands.iter().enumerate() {
+        println!("  {:>3}–{:>3}%: {n}", band * 10, band * 10 + 10);
+    }
+    println!(
+        "best action: {}",
+        s.actions
+            .iter()
+            .map(|(a, n)| format!("{a} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "total expected value of the best actions: {:.2}",
+        s.total_expected_value
+    );
+    Ok(())
+}
+
+fn plan(args: PlanArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.control_share == 0.0 || !args.campaign_id.is_empty(),
+        "--campaign-id is required with a control group"
+    );
+    let started = std::time::Instant::now();
+    let p = bankscore::batch::plan_file::plan_csv(
+        &args.scored,
+        &bankscore::batch::plan_file::CampaignFile {
+            campaign_id: args.campaign_id,
+            budget: args.budget,
+            capacity: args.capacity,
+            control_share: args.control_share,
+        },
+        &args.out,
+    )?;
+    let (t, n) = (p.plan.totals, p.naive.totals);
+    println!(
+        "planned {} customers in {:.2} s → {}",
+        p.candidates.len(),
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    println!(
+        "control group: {}",
+        p.candidates.control.iter().filter(|&&c| c).count()
+    );
+    println!(
+        "plan:  {} targeted, cost {:.2} of {:.2}, expected value {:.2}",
+        t.targeted, t.cost, args.budget, t.expected_value
+    );
+    println!(
+        "naive (highest churn first): {} targeted, cost {:.2}, expected value {:.2}",
+        n.targeted, n.cost, n.expected_value
+    );
+    if n.expected_value > 0.0 {
+        println!(
+            "the plan brings {:.1}% more expected value than the naive plan",
+            (t.expected_value / n.expected_value - 1.0) * 100.0
+        );
+    }
+    for (a, count) in p.candidates.actions.iter().zip(&p.plan.per_action) {
+        println!("  {a}: {count}");
+    }
+    Ok(())
 }
 
 fn deploy(args: DeployArgs) -> anyhow::Result<()> {

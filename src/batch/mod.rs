@@ -1,7 +1,9 @@
-//! Batch work on the scoring core: the low-priority bulk executor, scoring chunks of customers,
-//! and campaign planning within a budget.
+//! Batch work on the scoring core: the low-priority bulk executor, offline file scoring
+//! (`bankscore score`), and campaign planning within a budget (`bankscore plan`, `PlanCampaign`).
 
 mod executor;
 pub mod plan;
+pub mod plan_file;
+pub mod score_file;
 
 pub use executor::{BulkExecutor, ShutDown, BULK_NICE};

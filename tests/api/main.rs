@@ -4,6 +4,7 @@ mod bad_input;
 mod bundles;
 mod campaign;
 mod cli;
+mod files;
 mod health_reflection;
 mod helpers;
 mod redeploy;

@@ -1,0 +1,161 @@
+//! `bankscore plan`: a budgeted campaign from the output of `bankscore score`.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+
+use super::plan::{self, Assignment, Candidates, Limits, Plan};
+
+/// Campaign settings for a file plan.
+#[derive(Debug, Clone)]
+pub struct CampaignFile {
+    /// Campaign id (with the customer id, decides the control group).
+    pub campaign_id: String,
+    /// Total budget.
+    pub budget: f64,
+    /// Per-action capacities.
+    pub capacity: Vec<(String, u64)>,
+    /// Control group share, 0..=0.5.
+    pub control_share: f64,
+}
+
+/// A planned campaign with the naive plan it is compared with.
+#[derive(Debug, Clone)]
+pub struct PlannedCampaign {
+    /// Customers read.
+    pub candidates: Candidates,
+    /// The chosen plan.
+    pub plan: Plan,
+    /// Highest churn probability first.
+    pub naive: Plan,
+}
+
+/// Reads `scored` (the output of `bankscore score`), plans, and writes `out`: one row per
+/// customer with its decision.
+///
+/// # Errors
+/// Bad settings, an unreadable file or a malformed `candidates` value (naming the line).
+pub fn plan_csv(
+    scored: &Path,
+    settings: &CampaignFile,
+    out: &Path,
+) -> anyhow::Result<PlannedCampaign> {
+    if !(settings.budget.is_finite() && settings.budget >= 0.0) {
+        bail!(
+            "--budget must be a finite amount >= 0, got {}",
+            settings.budget
+        );
+    }
+    if !(0.0..=0.5).contains(&settings.control_share) {
+        bail!(
+            "--control-share must be in 0..=0.5, got {}",
+            settings.control_share
+        );
+    }
+    let mut reader =
+        csv::Reader::from_path(scored).with_context(|| format!("reading {}", scored.display()))?;
+    let headers = reader.headers()?.clone();
+    let col = |name: &str| {
+        headers.iter().position(|h| h == name).with_context(|| {
+            format!(
+                "{} has no `{name}` column (is it the output of `bankscore score`?)",
+                scored.display()
+            )
+        })
+    };
+    let (id_col, churn_col, cand_col) = (
+        col("customer_id")?,
+        col("churn_probability")?,
+        col("candidates")?,
+    );
+    let mut candidates = Candidates::new();
+    let mut ids = Vec::new();
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record)? {
+        let line = record.position().map_or(0, |p| p.line());
+        let id = record.get(id_col).unwrap_or("").to_owned();
+        let churn: f64 = record
+            .get(churn_col)
+            .unwrap_or("")
+            .parse()
+            .with_context(|| format!("line {line}: churn_probability is not a number"))?;
+        let mut options = Vec::new();
+        for part in record
+            .get(cand_col)
+            .unwrap_or("")
+            .split('|')
+            .filter(|p| !p.is_empty())
+        {
+            let mut it = part.split(':');
+            let (Some(action), Some(ev), Some(cost), None) =
+                (it.next(), it.next(), it.next(), it.next())
+            else {
+                bail!("line {line}: candidate `{part}` is not action:expected_value:cost");
+            };
+            let parse = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
+            let (Some(ev), Some(cost)) = (parse(ev), parse(cost)) else {
+                bail!("line {line}: candidate `{part}` has a non-numeric value");
+            };
+            options.push(plan::Option_ {
+                action: candidates.action_index(action),
+                expected_value: ev,
+                cost,
+            });
+        }
+        let control = plan::in_control_group(&id, &settings.campaign_id, settings.control_share);
+        candidates.push(churn, control, options);
+        ids.push(id);
+    }
+    let limits = Limits {
+        budget: settings.budget,
+        capacity: candidates
+            .actions
+            .iter()
+            .map(|a| {
+                settings
+                    .capacity
+                    .iter()
+                    .find(|(n, _)| n == a)
+                    .map(|(_, c)| *c)
+            })
+            .collect(),
+    };
+    for (name, _) in &settings.capacity {
+        if !candidates.actions.contains(name) {
+            tracing::warn!(action = %name, "capacity given for an action no customer is eligible for");
+        }
+    }
+    let (chosen, naive) = std::thread::scope(|s| {
+        let naive = s.spawn(|| plan::naive(&candidates, &limits));
+        (
+            plan::greedy(&candidates, &limits),
+            naive.join().expect("naive planning panicked"),
+        )
+    });
+    let mut w = std::io::BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
+    );
+    writeln!(w, "customer_id,decision,action,expected_value,cost")?;
+    for (i, a) in chosen.assignments.iter().enumerate() {
+        match a {
+            Assignment::None => writeln!(w, "{},none,,0,0", ids[i])?,
+            Assignment::Control => writeln!(w, "{},control,,0,0", ids[i])?,
+            Assignment::Target(k) => {
+                let o = candidates.options(i)[*k as usize];
+                writeln!(
+                    w,
+                    "{},target,{},{},{}",
+                    ids[i], candidates.actions[o.action as usize], o.expected_value, o.cost
+                )?;
+            }
+        }
+    }
+    w.flush()?;
+    Ok(PlannedCampaign {
+        candidates,
+        plan: chosen,
+        naive,
+    })
+}

@@ -1,0 +1,133 @@
+//! Offline file scoring and planning through the `bankscore` binary.
+
+use std::process::Command;
+
+use crate::helpers::shipped_models;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bankscore");
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn score_writes_one_row_per_good_customer_and_reports_bad_rows_by_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |f: &str| tmp.path().join(f).display().to_string();
+    run(&[
+        "generate",
+        "--rows",
+        "3000",
+        "--seed",
+        "5",
+        "--out",
+        &p("in.csv"),
+    ]);
+    // Break three rows: lines 2, 101 and 2001 (the header is line 1).
+    let text = std::fs::read_to_string(p("in.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let break_field = |line: &mut String, column: usize, value: &str| {
+        let mut cols: Vec<&str> = line.split(',').collect();
+        cols[column] = value;
+        *line = cols.join(",");
+    };
+    break_field(&mut lines[1], 1, "7"); // age_years
+    break_field(&mut lines[100], 8, "NaN"); // balance_trend_3m
+    break_field(&mut lines[2000], 4, "maybe"); // has_mortgage
+    std::fs::write(p("in.csv"), lines.join("\n") + "\n").unwrap();
+
+    let models = shipped_models().display().to_string();
+    let summary = run(&[
+        "score",
+        "--input",
+        &p("in.csv"),
+        "--out",
+        &p("scored.csv"),
+        "--models-dir",
+        &models,
+    ]);
+    assert!(summary.contains("scored 2997 customers"), "{summary}");
+    assert!(summary.contains("rejected 3 rows"), "{summary}");
+    assert!(
+        summary.contains("customers per tier:") && summary.contains("best action:"),
+        "{summary}"
+    );
+    let scored = std::fs::read_to_string(p("scored.csv")).unwrap();
+    assert_eq!(scored.lines().count(), 1 + 2997);
+    assert!(scored
+        .lines()
+        .next()
+        .unwrap()
+        .starts_with("customer_id,churn_probability,"));
+    let rejects = std::fs::read_to_string(p("scored.rejects.csv")).unwrap();
+    let rejects: Vec<&str> = rejects.lines().skip(1).collect();
+    assert_eq!(rejects.len(), 3, "{rejects:?}");
+    assert!(
+        rejects[0].starts_with("2,C000000001,profile.age_years,7 is outside 18..=120"),
+        "{}",
+        rejects[0]
+    );
+    assert!(
+        rejects[1]
+            .starts_with("101,C000000100,profile.balance_trend_3m,NaN is not a finite number"),
+        "{}",
+        rejects[1]
+    );
+    assert!(
+        rejects[2].starts_with("2001,C000002000,profile.has_mortgage,`maybe` is not a valid value"),
+        "{}",
+        rejects[2]
+    );
+
+    // The same customers score the same offline and through the core.
+    let model = bankscore::model_store::load_bundle(&shipped_models().join("churn/v1")).unwrap();
+    let second = scored.lines().nth(2).unwrap(); // C000000003 (C000000001 was rejected)
+    let mut g = bankscore::training::synthetic::Generator::new(5);
+    let customers: Vec<_> = (0..3).map(|_| g.next_customer().profile).collect();
+    let p_core = model.scoring.churn.probability(&customers[2]).unwrap();
+    let p_file: f64 = second.split(',').nth(1).unwrap().parse().unwrap();
+    assert!(second.starts_with("C000000003,"));
+    assert_eq!(p_file, p_core);
+
+    // Plan a campaign on it: the budget and capacity hold exactly.
+    let out = run(&[
+        "plan",
+        "--scored",
+        &p("scored.csv"),
+        "--out",
+        &p("plan.csv"),
+        "--budget",
+        "5000",
+        "--capacity",
+        "rm_call=20",
+        "--campaign-id",
+        "test",
+        "--control-share",
+        "0.1",
+    ]);
+    assert!(out.contains("naive (highest churn first)"), "{out}");
+    let plan = std::fs::read_to_string(p("plan.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = plan
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2997);
+    let cost: f64 = rows.iter().map(|r| r[4].parse::<f64>().unwrap()).sum();
+    assert!(cost <= 5000.0 + 1e-6, "cost {cost}");
+    assert!(rows.iter().filter(|r| r[2] == "rm_call").count() <= 20);
+    let control = rows.iter().filter(|r| r[1] == "control").count();
+    assert!(
+        (200..400).contains(&control),
+        "{control} in the control group"
+    );
+    for r in rows.iter().filter(|r| r[1] == "control") {
+        assert!(bankscore::batch::plan::in_control_group(r[0], "test", 0.1));
+    }
+}
