@@ -111,7 +111,7 @@ struct GenerateArgs {
     /// Seed: the same seed gives the same customers.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Output CSV.
+    /// Output CSV, or Parquet for a .parquet name.
     #[arg(long)]
     out: PathBuf,
 }
@@ -201,13 +201,13 @@ struct CallArgs {
 
 #[derive(Args)]
 struct ScoreArgs {
-    /// Input CSV: customer_id, the CustomerProfile fields, extra.<name> columns.
+    /// Input CSV or Parquet (.parquet): customer_id, the CustomerProfile fields, extra.<name> columns.
     #[arg(long)]
     input: PathBuf,
-    /// Output CSV.
+    /// Output CSV, or Parquet for a .parquet name.
     #[arg(long)]
     out: PathBuf,
-    /// Rejected rows (line, customer_id, field, reason); default: <out>.rejects.csv.
+    /// Rejected rows (line or row number, customer_id, field, reason); default: <out>.rejects.csv.
     #[arg(long)]
     rejects: Option<PathBuf>,
     /// The bundle to score with, models/<name>/<version>; default: the champion of --models-dir.
@@ -300,9 +300,22 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Generate(args) => {
-            let file = std::fs::File::create(&args.out)
-                .with_context(|| format!("creating {}", args.out.display()))?;
+            let parquet = matches!(
+                args.out.extension().and_then(|e| e.to_str()),
+                Some("parquet" | "pq")
+            );
+            let csv_path = if parquet {
+                args.out.with_extension("csv.tmp")
+            } else {
+                args.out.clone()
+            };
+            let file = std::fs::File::create(&csv_path)
+                .with_context(|| format!("creating {}", csv_path.display()))?;
             training::synthetic::write_csv(file, args.rows, args.seed)?;
+            if parquet {
+                bankscore::batch::file_format::csv_to_parquet(&csv_path, &args.out)?;
+                std::fs::remove_file(&csv_path)?;
+            }
             eprintln!("wrote {} customers to {}", args.rows, args.out.display());
             Ok(())
         }
@@ -491,8 +504,13 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let started = std::time::Instant::now();
-    let s =
-        bankscore::batch::score_file::score_csv(&model, &args.input, &args.out, &rejects, threads)?;
+    let s = bankscore::batch::score_file::score_file(
+        &model,
+        &args.input,
+        &args.out,
+        &rejects,
+        threads,
+    )?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "scored {} customers with {} version {} in {secs:.2} s ({:.0}/s) → {}",

@@ -2,6 +2,7 @@
 //! (`bankscore score`), and campaign planning within a budget (`bankscore plan`, `PlanCampaign`).
 
 mod executor;
+pub mod file_format;
 pub mod plan;
 pub mod plan_file;
 pub mod score_file;

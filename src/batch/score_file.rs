@@ -1,5 +1,9 @@
-//! `bankscore score`: scores a CSV of customers offline on all cores with the server's core and
-//! validation, writing one output row per customer and a rejects file for bad rows.
+//! `bankscore score`: scores a CSV or Parquet file of customers offline on all cores with the
+//! server's core and validation, writing one output row per customer (CSV or Parquet) and a
+//! rejects file for bad rows.
+//!
+//! Steps per batch of rows: read (one thread) → turn each row into the gRPC profile and validate
+//! it exactly as the server does, score (all threads) → write in input order (one thread).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -7,13 +11,10 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::domain::profile::{BuiltinFeature, EXTRA_PREFIX};
-use crate::domain::{AssessOptions, Assessment, CustomerProfile};
+use super::file_format::{RowSink, RowSource, Rows};
+use crate::domain::{AssessOptions, Assessment, CustomerProfile, CustomerValue, ValueTier};
 use crate::model_store::LoadedModel;
 use crate::service::pb;
-
-/// Rows read, scored in parallel and written per batch.
-const BATCH_ROWS: usize = 65_536;
 
 /// What a scoring run produced.
 #[derive(Debug, Clone, Default)]
@@ -32,87 +33,99 @@ pub struct ScoreSummary {
     pub total_expected_value: f64,
 }
 
-/// The output header.
-pub const OUTPUT_HEADER: &str = "customer_id,churn_probability,realized_value,potential_value,influence_value,total_value,value_at_risk,tier,key_account,best_action,best_expected_value,top_reasons,candidates";
+/// One scored customer, as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredRow {
+    /// Customer id.
+    pub customer_id: String,
+    /// Churn probability.
+    pub churn_probability: f64,
+    /// Value parts.
+    pub value: CustomerValue,
+    /// Tier.
+    pub tier: ValueTier,
+    /// Key account.
+    pub key_account: bool,
+    /// Best action id, or `no_action`.
+    pub best_action: String,
+    /// Its expected value (0 for no action).
+    pub best_expected_value: f64,
+    /// `feature:contribution;…`, three largest.
+    pub top_reasons: String,
+    /// `action:ev:cost|…`, every eligible action with positive EV, best first.
+    pub candidates: String,
+}
 
-/// Scores `input` into `output`, bad rows into `rejects`, on `threads` threads.
+/// The outcome for one input row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowResult {
+    /// Scored.
+    Scored(ScoredRow),
+    /// Refused: the row's line (CSV) or row number (Parquet), customer id, field and reason.
+    Rejected {
+        /// Line or row number.
+        position: u64,
+        /// Customer id as given.
+        customer_id: String,
+        /// The offending field.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Scores `input` into `output` (formats from the extensions: `.parquet` or CSV), bad rows into
+/// `rejects` (CSV), on `threads` threads.
 ///
 /// # Errors
-/// A file cannot be read or written, or the input has no header / no `customer_id` column.
-pub fn score_csv(
+/// A file cannot be read or written, or the input has no `customer_id` column.
+pub fn score_file(
     model: &LoadedModel,
     input: &Path,
     output: &Path,
     rejects: &Path,
     threads: usize,
 ) -> anyhow::Result<ScoreSummary> {
-    let mut reader = csv::ReaderBuilder::new()
-        .buffer_capacity(1 << 20)
-        .from_path(input)
-        .with_context(|| format!("reading {}", input.display()))?;
-    let columns = Columns::from_headers(reader.headers()?)?;
-    let mut out = std::io::BufWriter::with_capacity(
-        1 << 20,
-        std::fs::File::create(output).with_context(|| format!("creating {}", output.display()))?,
-    );
+    let mut source = RowSource::open(input)?;
+    let mut sink = RowSink::create(output)?;
     let mut rej = std::io::BufWriter::new(
         std::fs::File::create(rejects)
             .with_context(|| format!("creating {}", rejects.display()))?,
     );
-    writeln!(out, "{OUTPUT_HEADER}")?;
-    writeln!(rej, "line,customer_id,field,reason")?;
+    writeln!(rej, "position,customer_id,field,reason")?;
     let mut summary = ScoreSummary::default();
-    let mut batch: Vec<(u64, csv::StringRecord)> = Vec::with_capacity(BATCH_ROWS);
-    let mut record = csv::StringRecord::new();
-    loop {
-        batch.clear();
-        while batch.len() < BATCH_ROWS && reader.read_record(&mut record)? {
-            let line = record.position().map_or(0, |p| p.line());
-            batch.push((line, record.clone()));
-        }
-        if batch.is_empty() {
-            break;
-        }
-        let parts: Vec<Vec<Line>> = std::thread::scope(|s| {
-            let size = batch.len().div_ceil(threads.max(1));
-            let handles: Vec<_> = batch
-                .chunks(size)
-                .map(|part| {
-                    s.spawn(|| {
-                        part.iter()
-                            .map(|(line, r)| score_row(model, &columns, *line, r))
-                            .collect()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a scoring thread panicked"))
-                .collect()
-        });
-        for line in parts.into_iter().flatten() {
-            match line {
-                Line::Scored {
-                    text,
-                    tier,
-                    band,
-                    action,
-                    ev,
-                } => {
-                    out.write_all(text.as_bytes())?;
+    while let Some(rows) = source.next_batch()? {
+        let results = score_rows(model, &rows, threads);
+        let mut scored = Vec::with_capacity(results.len());
+        for r in results {
+            match r {
+                RowResult::Scored(row) => {
                     summary.scored += 1;
-                    *summary.tiers.entry(tier).or_default() += 1;
-                    summary.churn_bands[band] += 1;
-                    *summary.actions.entry(action).or_default() += 1;
-                    summary.total_expected_value += ev;
+                    *summary.tiers.entry(row.tier.to_string()).or_default() += 1;
+                    summary.churn_bands[((row.churn_probability * 10.0) as usize).min(9)] += 1;
+                    *summary.actions.entry(row.best_action.clone()).or_default() += 1;
+                    summary.total_expected_value += row.best_expected_value;
+                    scored.push(row);
                 }
-                Line::Rejected(text) => {
-                    rej.write_all(text.as_bytes())?;
+                RowResult::Rejected {
+                    position,
+                    customer_id,
+                    field,
+                    reason,
+                } => {
                     summary.rejected += 1;
+                    writeln!(
+                        rej,
+                        "{position},{},{},{}",
+                        csv_field(&customer_id),
+                        csv_field(&field),
+                        csv_field(&reason)
+                    )?;
                 }
             }
         }
-        if summary.scored % 1_000_000 < BATCH_ROWS as u64 {
+        sink.write(&scored)?;
+        if summary.scored / 1_000_000 != (summary.scored - scored.len() as u64) / 1_000_000 {
             tracing::info!(
                 scored = summary.scored,
                 rejected = summary.rejected,
@@ -120,135 +133,41 @@ pub fn score_csv(
             );
         }
     }
-    out.flush()?;
+    sink.finish()?;
     rej.flush()?;
     Ok(summary)
 }
 
-/// Where each profile field is in the input.
-struct Columns {
-    id: usize,
-    builtin: Vec<(BuiltinFeature, usize)>,
-    extra: Vec<(String, usize)>,
-}
-
-impl Columns {
-    fn from_headers(headers: &csv::StringRecord) -> anyhow::Result<Self> {
-        let id = headers
-            .iter()
-            .position(|h| h == "customer_id")
-            .context("the input has no customer_id column")?;
-        let builtin = BuiltinFeature::ALL
-            .iter()
-            .filter_map(|f| headers.iter().position(|h| h == f.name()).map(|i| (*f, i)))
+/// Validates and scores every row of a batch, in order, on `threads` threads.
+fn score_rows(model: &LoadedModel, rows: &Rows, threads: usize) -> Vec<RowResult> {
+    let n = rows.len();
+    let size = n.div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .step_by(size)
+            .map(|start| {
+                s.spawn(move || {
+                    (start..(start + size).min(n))
+                        .map(|i| score_row(model, rows, i))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
-        let extra = headers
-            .iter()
-            .enumerate()
-            .filter_map(|(i, h)| h.strip_prefix(EXTRA_PREFIX).map(|k| (k.to_owned(), i)))
-            .collect();
-        Ok(Self { id, builtin, extra })
-    }
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a scoring thread panicked"))
+            .collect()
+    })
 }
 
-enum Line {
-    Scored {
-        text: String,
-        tier: String,
-        band: usize,
-        action: String,
-        ev: f64,
-    },
-    Rejected(String),
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
-/// Builds the gRPC profile from a row, so the server's validation applies unchanged.
-fn pb_profile(
-    columns: &Columns,
-    r: &csv::StringRecord,
-) -> Result<pb::CustomerProfile, (String, String)> {
-    let mut p = pb::CustomerProfile {
-        customer_id: r.get(columns.id).unwrap_or("").to_owned(),
-        ..Default::default()
+fn score_row(model: &LoadedModel, rows: &Rows, i: usize) -> RowResult {
+    let reject = |field: String, reason: String| RowResult::Rejected {
+        position: rows.position(i),
+        customer_id: rows.customer_id(i).to_owned(),
+        field,
+        reason,
     };
-    for &(f, i) in &columns.builtin {
-        let raw = r.get(i).unwrap_or("").trim();
-        if raw.is_empty() {
-            continue; // missing: validation names it
-        }
-        let bad = || {
-            (
-                format!("profile.{}", f.name()),
-                format!("`{raw}` is not a valid value"),
-            )
-        };
-        let number = || raw.parse::<f64>().map_err(|_| bad());
-        let count = || raw.parse::<u32>().map_err(|_| bad());
-        let flag = || match raw {
-            "1" | "true" => Ok(true),
-            "0" | "false" => Ok(false),
-            _ => Err(bad()),
-        };
-        use BuiltinFeature as B;
-        match f {
-            B::AgeYears => p.age_years = Some(count()?),
-            B::TenureMonths => p.tenure_months = Some(count()?),
-            B::ProductsHeld => p.products_held = Some(count()?),
-            B::HasMortgage => p.has_mortgage = Some(flag()?),
-            B::SalaryCredited => p.salary_credited = Some(flag()?),
-            B::DirectDebits => p.direct_debits = Some(count()?),
-            B::TotalBalance => p.total_balance = Some(number()?),
-            B::BalanceTrend3m => p.balance_trend_3m = Some(number()?),
-            B::DigitalLogins30d => p.digital_logins_30d = Some(count()?),
-            B::Transactions30d => p.transactions_30d = Some(count()?),
-            B::TransactionsTrend3m => p.transactions_trend_3m = Some(number()?),
-            B::Complaints12m => p.complaints_12m = Some(count()?),
-            B::OpenComplaint => p.open_complaint = Some(flag()?),
-            B::FeeIncrease6m => p.fee_increase_6m = Some(flag()?),
-            B::ProductsClosed12m => p.products_closed_12m = Some(count()?),
-            B::HasRelationshipManager => p.has_relationship_manager = Some(flag()?),
-            B::DaysSinceLastContact => p.days_since_last_contact = Some(count()?),
-            B::DaysSinceLastActivity => p.days_since_last_activity = Some(count()?),
-            B::Contacts30d => p.contacts_30d = Some(count()?),
-            B::AnnualMargin => p.annual_margin = Some(number()?),
-            B::Referrals12m => p.referrals_12m = Some(count()?),
-            B::ContactConsent => p.contact_consent = Some(flag()?),
-        }
-    }
-    for (key, i) in &columns.extra {
-        let raw = r.get(*i).unwrap_or("").trim();
-        if !raw.is_empty() {
-            let v = raw.parse::<f64>().map_err(|_| {
-                (
-                    format!("profile.extra_features[\"{key}\"]"),
-                    format!("`{raw}` is not a number"),
-                )
-            })?;
-            p.extra_features.insert(key.clone(), v);
-        }
-    }
-    Ok(p)
-}
-
-fn score_row(model: &LoadedModel, columns: &Columns, line: u64, r: &csv::StringRecord) -> Line {
-    let id = r.get(columns.id).unwrap_or("");
-    let reject = |field: &str, reason: &str| {
-        Line::Rejected(format!(
-            "{line},{},{},{}\n",
-            csv_field(id),
-            csv_field(field),
-            csv_field(reason)
-        ))
-    };
-    let profile: CustomerProfile = match pb_profile(columns, r).and_then(|p| {
+    let profile = rows.profile(i).and_then(|p: pb::CustomerProfile| {
         CustomerProfile::try_from(p).map_err(|s| {
             let (f, why) = s
                 .message()
@@ -256,38 +175,34 @@ fn score_row(model: &LoadedModel, columns: &Columns, line: u64, r: &csv::StringR
                 .unwrap_or(("profile", s.message()));
             (f.to_owned(), why.to_owned())
         })
-    }) {
+    });
+    let profile = match profile {
         Ok(p) => p,
-        Err((field, reason)) => return reject(&field, &reason),
+        Err((field, reason)) => return reject(field, reason),
     };
     let opts = AssessOptions {
         max_reasons: 3,
         include_ineligible: false,
     };
     match model.scoring.assess(&profile, opts) {
-        Ok(a) => render(model, &profile, &a),
+        Ok(a) => RowResult::Scored(render(model, profile.customer_id, &a)),
         Err(e) => reject(
-            &format!("profile.extra_features[\"{}\"]", e.key),
-            "is required by the model",
+            format!("profile.extra_features[\"{}\"]", e.key),
+            "is required by the model".into(),
         ),
     }
 }
 
-fn render(model: &LoadedModel, p: &CustomerProfile, a: &Assessment) -> Line {
+fn render(model: &LoadedModel, customer_id: String, a: &Assessment) -> ScoredRow {
     use std::fmt::Write as _;
     let s = &model.scoring;
-    let v = a.value;
     let best = a.decision.best();
-    let action = best
-        .map_or("no_action", |o| s.actions.actions[o.action].id.as_str())
-        .to_owned();
-    let ev = best.map_or(0.0, |o| o.expected_value);
-    let mut reasons = String::new();
+    let mut top_reasons = String::new();
     for (k, r) in a.churn.reasons.iter().enumerate() {
+        let sep = if k > 0 { ";" } else { "" };
         let _ = write!(
-            reasons,
-            "{}{}:{:+.4}",
-            if k > 0 { ";" } else { "" },
+            top_reasons,
+            "{sep}{}:{:+.4}",
             s.churn.features()[r.feature].name,
             r.contribution
         );
@@ -295,37 +210,33 @@ fn render(model: &LoadedModel, p: &CustomerProfile, a: &Assessment) -> Line {
     let mut candidates = String::new();
     for o in a.decision.ranked.iter().filter(|o| o.expected_value > 0.0) {
         let act = &s.actions.actions[o.action];
+        let sep = if candidates.is_empty() { "" } else { "|" };
         let _ = write!(
             candidates,
-            "{}{}:{:.4}:{}",
-            if candidates.is_empty() { "" } else { "|" },
-            act.id,
-            o.expected_value,
-            act.cost
+            "{sep}{}:{:.4}:{}",
+            act.id, o.expected_value, act.cost
         );
     }
-    let tier = a.tier.tier.to_string();
-    let text = format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-        csv_field(&p.customer_id),
-        a.churn.probability,
-        v.realized,
-        v.potential,
-        v.influence,
-        v.total,
-        v.value_at_risk,
-        tier,
-        a.tier.key_account,
-        action,
-        ev,
-        reasons,
-        candidates
-    );
-    Line::Scored {
-        text,
-        tier,
-        band: ((a.churn.probability * 10.0) as usize).min(9),
-        action,
-        ev,
+    ScoredRow {
+        customer_id,
+        churn_probability: a.churn.probability,
+        value: a.value,
+        tier: a.tier.tier,
+        key_account: a.tier.key_account,
+        best_action: best
+            .map_or("no_action", |o| s.actions.actions[o.action].id.as_str())
+            .to_owned(),
+        best_expected_value: best.map_or(0.0, |o| o.expected_value),
+        top_reasons,
+        candidates,
+    }
+}
+
+/// Quotes a CSV field when it needs it.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
     }
 }

@@ -196,6 +196,23 @@ impl BuiltinFeature {
         }
     }
 
+    /// Whether the field is a count, a yes/no flag or an amount.
+    pub fn kind(self) -> FeatureKind {
+        match self {
+            Self::TotalBalance
+            | Self::BalanceTrend3m
+            | Self::TransactionsTrend3m
+            | Self::AnnualMargin => FeatureKind::Amount,
+            Self::HasMortgage
+            | Self::SalaryCredited
+            | Self::OpenComplaint
+            | Self::FeeIncrease6m
+            | Self::HasRelationshipManager
+            | Self::ContactConsent => FeatureKind::Flag,
+            _ => FeatureKind::Count,
+        }
+    }
+
     /// The transform training applies by default: `log1p` for heavy-tailed amounts and counts.
     pub fn default_transform(self) -> Transform {
         match self {
@@ -203,6 +220,17 @@ impl BuiltinFeature {
             _ => Transform::Identity,
         }
     }
+}
+
+/// The type of a typed profile field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureKind {
+    /// A whole number >= 0.
+    Count,
+    /// Yes or no.
+    Flag,
+    /// A real number.
+    Amount,
 }
 
 /// The prefix that names a feature read from `extra_features`.

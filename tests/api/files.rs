@@ -131,3 +131,91 @@ fn score_writes_one_row_per_good_customer_and_reports_bad_rows_by_line() {
         assert!(bankscore::batch::plan::in_control_group(r[0], "test", 0.1));
     }
 }
+
+#[test]
+fn parquet_and_csv_inputs_and_outputs_round_trip_to_the_same_scores() {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float64Type;
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |f: &str| tmp.path().join(f).display().to_string();
+    let models = shipped_models().display().to_string();
+    run(&[
+        "generate",
+        "--rows",
+        "5000",
+        "--seed",
+        "8",
+        "--out",
+        &p("in.csv"),
+    ]);
+    run(&[
+        "generate",
+        "--rows",
+        "5000",
+        "--seed",
+        "8",
+        "--out",
+        &p("in.parquet"),
+    ]);
+    run(&[
+        "score",
+        "--input",
+        &p("in.csv"),
+        "--out",
+        &p("a.csv"),
+        "--models-dir",
+        &models,
+    ]);
+    run(&[
+        "score",
+        "--input",
+        &p("in.parquet"),
+        "--out",
+        &p("b.csv"),
+        "--models-dir",
+        &models,
+    ]);
+    let (a, b) = (
+        std::fs::read_to_string(p("a.csv")).unwrap(),
+        std::fs::read_to_string(p("b.csv")).unwrap(),
+    );
+    assert_eq!(a.lines().count(), 5001);
+    assert_eq!(a, b, "CSV and Parquet inputs score identically");
+
+    run(&[
+        "score",
+        "--input",
+        &p("in.parquet"),
+        "--out",
+        &p("c.parquet"),
+        "--models-dir",
+        &models,
+    ]);
+    let file = std::fs::File::open(p("c.parquet")).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut probabilities = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        assert_eq!(batch.schema().field(1).name(), "churn_probability");
+        probabilities.extend(
+            batch
+                .column(1)
+                .as_primitive::<Float64Type>()
+                .values()
+                .iter()
+                .copied(),
+        );
+    }
+    let from_csv: Vec<f64> = a
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(
+        probabilities, from_csv,
+        "the Parquet output holds the same probabilities, bit for bit"
+    );
+}
