@@ -122,3 +122,11 @@ pub fn reseal(dir: &Path) {
     );
     std::fs::write(dir.join("checksums.sha256"), manifest).unwrap();
 }
+
+static CPU_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Held by tests that load both cores or measure latency, so that they do not run at the same
+/// time and disturb each other's figures (the test harness runs tests in parallel).
+pub async fn cpu_heavy() -> tokio::sync::MutexGuard<'static, ()> {
+    CPU_HEAVY.lock().await
+}

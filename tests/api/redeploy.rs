@@ -97,6 +97,7 @@ fn state_of(list: &pb::ListModelsResponse, version: &str) -> pb::VersionState {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn swapping_the_champion_120_times_under_load_fails_no_request_and_mixes_no_versions() {
+    let _exclusive = crate::helpers::cpu_heavy().await;
     let tmp = two_versions();
     let app = spawn_app_on(tmp.path()).await;
     let profiles: Vec<CustomerProfile> = (0..32).map(customer).collect();

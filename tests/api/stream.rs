@@ -57,6 +57,7 @@ async fn active_streams(address: std::net::SocketAddr) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_million_records_come_back_in_order_with_their_ids_and_bad_records_fail_alone() {
+    let _exclusive = crate::helpers::cpu_heavy().await;
     let app = spawn_app().await;
     let pool: Arc<Vec<pb::CustomerProfile>> = Arc::new((0..500).map(pb_customer).collect());
     let model = app.registry.champion().clone();
@@ -121,6 +122,7 @@ async fn a_million_records_come_back_in_order_with_their_ids_and_bad_records_fai
 
 #[tokio::test]
 async fn a_client_that_sends_without_reading_is_held_back_and_leaves_nothing_behind() {
+    let _exclusive = crate::helpers::cpu_heavy().await;
     let app = spawn_app().await;
     let address = app.address;
     let pulled = Arc::new(AtomicUsize::new(0));
@@ -273,6 +275,7 @@ async fn unary_median(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_time_calls_keep_their_latency_while_a_bulk_stream_saturates_the_server() {
+    let _exclusive = crate::helpers::cpu_heavy().await;
     let mut app = spawn_app().await;
     let idle = unary_median(&mut app.client, 300).await;
 
