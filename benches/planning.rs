@@ -15,7 +15,7 @@ fn candidates() -> Candidates {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let mut c = Candidates::new();
     for a in ["rm_call", "fee_waiver", "autopay_setup"] {
-        c.action_index(a);
+        c.action_index(a).unwrap();
     }
     for i in 0..CUSTOMERS {
         let k = rng.gen_range(0..=3);

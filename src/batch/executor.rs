@@ -38,7 +38,12 @@ impl BulkExecutor {
                                 Err(_) => return,
                             };
                             match job {
-                                Ok(job) => job(),
+                                Ok(job) => {
+                                    // A panicking job must not take its thread with it.
+                                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                                        tracing::error!("a bulk job panicked; its caller gets an internal error");
+                                    }
+                                }
                                 Err(_) => return,
                             }
                         }
@@ -55,23 +60,22 @@ impl BulkExecutor {
     /// Runs `f` on a bulk thread and waits (asynchronously) for its result.
     ///
     /// # Errors
-    /// The executor has shut down.
+    /// The executor has shut down, or `f` panicked.
     pub async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ShutDown> {
+    ) -> Result<T, BulkError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = tx.send(f());
         });
         {
-            let jobs = self.jobs.lock().map_err(|_| ShutDown)?;
-            jobs.as_ref()
-                .ok_or(ShutDown)?
-                .send(job)
-                .map_err(|_| ShutDown)?;
+            let jobs = self.jobs.lock().map_err(|_| BulkError::ShutDown)?;
+            let sender = jobs.as_ref().ok_or(BulkError::ShutDown)?;
+            sender.send(job).map_err(|_| BulkError::ShutDown)?;
         }
-        rx.await.map_err(|_| ShutDown)
+        // The job was queued: a dropped answer means it panicked.
+        rx.await.map_err(|_| BulkError::Panicked)
     }
 }
 
@@ -88,10 +92,16 @@ impl Drop for BulkExecutor {
     }
 }
 
-/// The bulk executor has shut down.
+/// Why a bulk job gave no result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the bulk executor has shut down")]
-pub struct ShutDown;
+pub enum BulkError {
+    /// The executor has shut down.
+    #[error("the bulk executor has shut down")]
+    ShutDown,
+    /// The job panicked (a defect; the thread survives).
+    #[error("a bulk job panicked")]
+    Panicked,
+}
 
 fn lower_priority() {
     #[cfg(target_os = "linux")]
@@ -116,6 +126,14 @@ mod tests {
         assert!(name.unwrap().starts_with("bankscore-bulk-"));
         let sums = futures_sum(&pool).await;
         assert_eq!(sums, (0..50u64).map(|i| i * 2).sum::<u64>());
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_alone_and_the_thread_lives_on() {
+        let pool = BulkExecutor::new(1);
+        let failed = pool.run(|| -> u32 { panic!("defect") }).await;
+        assert_eq!(failed, Err(BulkError::Panicked));
+        assert_eq!(pool.run(|| 7).await, Ok(7));
     }
 
     async fn futures_sum(pool: &BulkExecutor) -> u64 {

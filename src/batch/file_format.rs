@@ -398,10 +398,10 @@ impl RowSink {
                         v.value_at_risk,
                         r.tier,
                         r.key_account,
-                        r.best_action,
+                        csv_field(&r.best_action),
                         r.best_expected_value,
-                        r.top_reasons,
-                        r.candidates
+                        csv_field(&r.top_reasons),
+                        csv_field(&r.candidates)
                     )?;
                 }
             }
@@ -525,8 +525,15 @@ pub fn csv_to_parquet(input: &Path, output: &Path) -> anyhow::Result<u64> {
             let bad = || anyhow::anyhow!("row {rows}: `{raw}` does not fit its column");
             match c {
                 Col::Text(b) => b.append_value(raw),
+                Col::Count(b) if raw.is_empty() => b.append_null(),
                 Col::Count(b) => b.append_value(raw.parse().map_err(|_| bad())?),
-                Col::Flag(b) => b.append_value(matches!(raw, "1" | "true")),
+                Col::Flag(b) => match raw {
+                    "" => b.append_null(),
+                    "0" | "false" => b.append_value(false),
+                    "1" | "true" => b.append_value(true),
+                    _ => return Err(bad()),
+                },
+                Col::Amount(b) if raw.is_empty() => b.append_null(),
                 Col::Amount(b) => b.append_value(raw.parse().map_err(|_| bad())?),
             }
         }

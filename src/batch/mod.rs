@@ -7,4 +7,4 @@ pub mod plan;
 pub mod plan_file;
 pub mod score_file;
 
-pub use executor::{BulkExecutor, ShutDown, BULK_NICE};
+pub use executor::{BulkError, BulkExecutor, BULK_NICE};

@@ -33,6 +33,7 @@ pub struct Option_ {
 pub struct Candidates {
     /// Action names; options refer to them by index.
     pub actions: Vec<String>,
+    action_ids: std::collections::HashMap<String, u16>,
     /// Churn probability per customer.
     pub churn: Vec<f64>,
     /// Control group membership per customer.
@@ -51,23 +52,30 @@ impl Candidates {
         }
     }
 
-    /// The index of action `name`, added if new.
-    pub fn action_index(&mut self, name: &str) -> u16 {
-        match self.actions.iter().position(|a| a == name) {
-            Some(i) => i as u16,
-            None => {
-                self.actions.push(name.to_owned());
-                (self.actions.len() - 1) as u16
-            }
+    /// The index of action `name`, added if new; `None` beyond 65,535 distinct actions.
+    pub fn action_index(&mut self, name: &str) -> Option<u16> {
+        if let Some(&i) = self.action_ids.get(name) {
+            return Some(i);
         }
+        let i = u16::try_from(self.actions.len())
+            .ok()
+            .filter(|&i| i < u16::MAX)?;
+        self.actions.push(name.to_owned());
+        self.action_ids.insert(name.to_owned(), i);
+        Some(i)
     }
 
-    /// Adds a customer with its options; options with EV <= 0 are dropped.
+    /// Adds a customer with its options; options with EV <= 0 are dropped, and at most the
+    /// first 255 options are kept (callers refuse more).
     pub fn push(&mut self, churn: f64, control: bool, options: impl IntoIterator<Item = Option_>) {
         self.churn.push(churn);
         self.control.push(control);
-        self.options
-            .extend(options.into_iter().filter(|o| o.expected_value > 0.0));
+        self.options.extend(
+            options
+                .into_iter()
+                .filter(|o| o.expected_value > 0.0)
+                .take(u8::MAX as usize),
+        );
         self.offsets.push(self.options.len() as u32);
     }
 
@@ -219,7 +227,7 @@ fn greedy_by(c: &Candidates, limits: &Limits, order: Order) -> Plan {
         if c.control[i] {
             continue;
         }
-        for (k, o) in c.options(i).iter().enumerate().take(u8::MAX as usize) {
+        for (k, o) in c.options(i).iter().enumerate() {
             let key = match order {
                 Order::Efficiency => ratio(o.expected_value, o.cost),
                 Order::Value => o.expected_value,
@@ -407,8 +415,8 @@ mod tests {
 
     fn two_actions() -> Candidates {
         let mut c = Candidates::new();
-        c.action_index("call");
-        c.action_index("waiver");
+        c.action_index("call").unwrap();
+        c.action_index("waiver").unwrap();
         c
     }
 
@@ -529,7 +537,7 @@ mod tests {
         let (mut worst, mut sum, runs) = (1.0f64, 0.0, 300);
         for _ in 0..runs {
             let mut c = two_actions();
-            c.action_index("bundle");
+            c.action_index("bundle").unwrap();
             let n = rng.gen_range(3..=9);
             for _ in 0..n {
                 let k = rng.gen_range(1..=3);

@@ -71,10 +71,14 @@ pub fn plan_csv(
     );
     let mut candidates = Candidates::new();
     let mut ids = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record)? {
         let line = record.position().map_or(0, |p| p.line());
         let id = record.get(id_col).unwrap_or("").to_owned();
+        if !seen.insert(id.clone()) {
+            bail!("line {line}: customer `{id}` appears twice; each customer may get one action at most");
+        }
         let churn: f64 = record
             .get(churn_col)
             .unwrap_or("")
@@ -97,11 +101,21 @@ pub fn plan_csv(
             let (Some(ev), Some(cost)) = (parse(ev), parse(cost)) else {
                 bail!("line {line}: candidate `{part}` has a non-numeric value");
             };
+            let Some(action) = candidates.action_index(action) else {
+                bail!("line {line}: more than 65,535 distinct actions");
+            };
             options.push(plan::Option_ {
-                action: candidates.action_index(action),
+                action,
                 expected_value: ev,
                 cost,
             });
+        }
+        if options.len() > u8::MAX as usize {
+            bail!(
+                "line {line}: {} candidate actions, at most {}",
+                options.len(),
+                u8::MAX
+            );
         }
         let control = plan::in_control_group(&id, &settings.campaign_id, settings.control_share);
         candidates.push(churn, control, options);

@@ -201,7 +201,9 @@ fn build(
     for version in subdirectories(model_dir)? {
         let dir = model_dir.join(&version);
         if !dir.join(files::CHECKSUMS).exists() {
-            // The manifest is written last: without it the bundle is still being copied.
+            // The manifest is written last: without it the bundle is still being copied, and an
+            // earlier load of the same version keeps serving meanwhile.
+            versions.extend(previous.and_then(|p| p.resolve(&version).ok()).cloned());
             incomplete.push(version);
             continue;
         }

@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::convert;
 use super::pb::{self, batch_scoring_service_server::BatchScoringService};
 use crate::batch::plan::{self, Assignment, Candidates, Limits};
-use crate::batch::BulkExecutor;
+use crate::batch::{BulkError, BulkExecutor};
 use crate::domain::{AssessOptions, CustomerProfile};
 use crate::model_store::{LoadedModel, ModelStore};
 
@@ -22,6 +22,12 @@ pub const MAX_RECORDS_PER_CHUNK: usize = 10_000;
 const RESULT_QUEUE: usize = 2;
 /// How long a stream waits for its client to read results before giving up on it.
 pub const SLOW_READER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long a bulk stream may stay silent before the server ends it.
+pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+/// Most customers one campaign may plan.
+pub const MAX_CAMPAIGN_CANDIDATES: usize = 50_000_000;
+/// Most actions one campaign candidate may list.
+pub const MAX_ACTIONS_PER_CANDIDATE: usize = u8::MAX as usize;
 /// Assignments per `PlanCampaign` response message.
 const ASSIGNMENTS_PER_MESSAGE: usize = 10_000;
 
@@ -170,7 +176,59 @@ pub fn score_records(
         .collect()
 }
 
-type ResultStream<T> = ReceiverStream<Result<T, Status>>;
+/// Results, then (if the stream failed) its final error, which never waits behind a full queue.
+type ResultStream<T> = tokio_stream::adapters::Chain<
+    ReceiverStream<Result<T, Status>>,
+    ReceiverStream<Result<T, Status>>,
+>;
+
+/// A result queue for a bulk stream: `results` blocks when full (backpressure), `fail` never does.
+struct Outbox<T> {
+    results: mpsc::Sender<Result<T, Status>>,
+    fail: mpsc::Sender<Result<T, Status>>,
+}
+
+impl<T> Outbox<T> {
+    fn new() -> (Self, ResultStream<T>) {
+        use tokio_stream::StreamExt;
+        let (results, rx) = mpsc::channel(RESULT_QUEUE);
+        let (fail, err_rx) = mpsc::channel(1);
+        let stream = ReceiverStream::new(rx).chain(ReceiverStream::new(err_rx));
+        (Self { results, fail }, stream)
+    }
+
+    /// Queues a result; `false` when the stream should end (client gone or not reading).
+    async fn send(&self, item: T) -> bool {
+        match tokio::time::timeout(SLOW_READER_TIMEOUT, self.results.send(Ok(item))).await {
+            Ok(Ok(())) => true,
+            Ok(Err(_)) => false,
+            Err(_) => {
+                tracing::warn!(timeout = ?SLOW_READER_TIMEOUT, "bulk stream ended: the client stopped reading results");
+                self.fail(Status::deadline_exceeded(format!(
+                    "the client read no result for {} s; the stream was ended",
+                    SLOW_READER_TIMEOUT.as_secs()
+                )));
+                false
+            }
+        }
+    }
+
+    /// Ends the stream with `status`, after the results already queued.
+    fn fail(&self, status: Status) {
+        let _ = self.fail.try_send(Err(status));
+    }
+}
+
+/// The next message of a bulk stream, or an error after [`IDLE_TIMEOUT`] of silence.
+async fn next_message<T>(inbound: &mut Streaming<T>) -> Result<Option<T>, Status> {
+    match tokio::time::timeout(IDLE_TIMEOUT, inbound.message()).await {
+        Ok(result) => result,
+        Err(_) => Err(Status::deadline_exceeded(format!(
+            "no message for {} s; the bulk stream was ended",
+            IDLE_TIMEOUT.as_secs()
+        ))),
+    }
+}
 
 #[tonic::async_trait]
 impl BatchScoringService for BatchApi {
@@ -182,18 +240,17 @@ impl BatchScoringService for BatchApi {
     ) -> Result<Response<Self::ScoreStreamStream>, Status> {
         let admitted = self.bulk.admit()?;
         let mut inbound = request.into_inner();
-        let (tx, rx) = mpsc::channel(RESULT_QUEUE);
+        let (out, stream) = Outbox::new();
         let (store, bulk) = (self.store.clone(), self.bulk.clone());
         tokio::spawn(async move {
             let _admitted = admitted;
             let mut stream_model: Option<(Arc<LoadedModel>, usize)> = None;
             loop {
-                let chunk = match inbound.message().await {
+                let chunk = match next_message(&mut inbound).await {
                     Ok(Some(chunk)) => chunk,
                     Ok(None) => break,
-                    // The client went away or sent garbage: nothing more to answer.
                     Err(status) => {
-                        let _ = tx.send(Err(status)).await;
+                        out.fail(status);
                         break;
                     }
                 };
@@ -208,18 +265,16 @@ impl BatchScoringService for BatchApi {
                     match setup {
                         Ok(s) => stream_model = Some(s),
                         Err(status) => {
-                            let _ = tx.send(Err(status)).await;
+                            out.fail(status);
                             break;
                         }
                     }
                 }
                 if chunk.records.len() > MAX_RECORDS_PER_CHUNK {
-                    let _ = tx
-                        .send(Err(Status::invalid_argument(format!(
-                            "records: the chunk has {} records, at most {MAX_RECORDS_PER_CHUNK} are allowed",
-                            chunk.records.len()
-                        ))))
-                        .await;
+                    out.fail(Status::invalid_argument(format!(
+                        "records: the chunk has {} records, at most {MAX_RECORDS_PER_CHUNK} are allowed",
+                        chunk.records.len()
+                    )));
                     break;
                 }
                 let (model, max_reasons) = stream_model.clone().expect("set on the first chunk");
@@ -229,29 +284,24 @@ impl BatchScoringService for BatchApi {
                         .run(move || score_records(&model, chunk.records, max_reasons))
                         .await
                 };
-                let Ok(results) = scored else {
-                    let _ = tx
-                        .send(Err(Status::unavailable("the server is shutting down")))
-                        .await;
-                    break;
+                let results = match scored {
+                    Ok(results) => results,
+                    Err(e) => {
+                        out.fail(bulk_status(e));
+                        break;
+                    }
                 };
                 let response = pb::ScoreStreamResponse {
                     model: first.then(|| (&model.id).into()),
                     results,
                 };
-                // Waits while the client is slow to read (backpressure), but not forever: a client
-                // that stops reading must not hold a bulk place and its chunk indefinitely.
-                match tokio::time::timeout(SLOW_READER_TIMEOUT, tx.send(Ok(response))).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => break,
-                    Err(_) => {
-                        tracing::warn!(timeout = ?SLOW_READER_TIMEOUT, "bulk stream dropped: the client stopped reading results");
-                        break;
-                    }
+                // Waits while the client is slow to read (backpressure), but not forever.
+                if !out.send(response).await {
+                    break;
                 }
             }
         });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        Ok(Response::new(stream))
     }
 
     type PlanCampaignStream = ResultStream<pb::PlanCampaignResponse>;
@@ -262,8 +312,7 @@ impl BatchScoringService for BatchApi {
     ) -> Result<Response<Self::PlanCampaignStream>, Status> {
         let admitted = self.bulk.admit()?;
         let mut inbound = request.into_inner();
-        let first = inbound
-            .message()
+        let first = next_message(&mut inbound)
             .await?
             .ok_or_else(|| Status::invalid_argument("settings: the stream is empty"))?;
         let settings = first.settings.ok_or_else(|| {
@@ -272,8 +321,27 @@ impl BatchScoringService for BatchApi {
         validate_settings(&settings)?;
         let mut candidates = Candidates::new();
         let mut ids: Vec<String> = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut add = |chunk: Vec<pb::CampaignCandidate>| -> Result<(), Status> {
             for c in chunk {
+                if ids.len() >= MAX_CAMPAIGN_CANDIDATES {
+                    return Err(Status::invalid_argument(format!(
+                        "candidates: more than {MAX_CAMPAIGN_CANDIDATES} customers in one campaign"
+                    )));
+                }
+                if c.actions.len() > MAX_ACTIONS_PER_CANDIDATE {
+                    return Err(Status::invalid_argument(format!(
+                        "candidates[{}].actions: {} actions, at most {MAX_ACTIONS_PER_CANDIDATE}",
+                        c.customer_id,
+                        c.actions.len()
+                    )));
+                }
+                if !seen.insert(c.customer_id.clone()) {
+                    return Err(Status::invalid_argument(format!(
+                        "candidates[{}]: the customer appears twice; send each customer once with all their actions",
+                        c.customer_id
+                    )));
+                }
                 let options = c
                     .actions
                     .iter()
@@ -285,7 +353,9 @@ impl BatchScoringService for BatchApi {
                             )));
                         }
                         Ok(plan::Option_ {
-                            action: candidates.action_index(&a.action_id),
+                            action: candidates.action_index(&a.action_id).ok_or_else(|| {
+                                Status::invalid_argument("candidates: more than 65,535 distinct action ids")
+                            })?,
                             expected_value: a.expected_value,
                             cost: a.cost,
                         })
@@ -302,7 +372,7 @@ impl BatchScoringService for BatchApi {
             Ok(())
         };
         add(first.candidates)?;
-        while let Some(msg) = inbound.message().await? {
+        while let Some(msg) = next_message(&mut inbound).await? {
             add(msg.candidates)?;
         }
         let limits = Limits {
@@ -320,9 +390,9 @@ impl BatchScoringService for BatchApi {
                 .executor
                 .run(move || (plan::greedy(&c, &limits), plan::naive(&c, &limits)))
                 .await
-                .map_err(|_| Status::unavailable("the server is shutting down"))?
+                .map_err(bulk_status)?
         };
-        let (tx, rx) = mpsc::channel(RESULT_QUEUE);
+        let (out, stream) = Outbox::new();
         tokio::spawn(async move {
             let _admitted = admitted;
             let (chosen, naive) = planned;
@@ -337,14 +407,11 @@ impl BatchScoringService for BatchApi {
                     .enumerate()
                     .map(|(j, a)| assignment(&candidates, &ids, base + j, *a))
                     .collect();
-                if tx
-                    .send(Ok(pb::PlanCampaignResponse {
-                        assignments,
-                        summary: None,
-                    }))
-                    .await
-                    .is_err()
-                {
+                let response = pb::PlanCampaignResponse {
+                    assignments,
+                    summary: None,
+                };
+                if !out.send(response).await {
                     return;
                 }
             }
@@ -360,14 +427,22 @@ impl BatchScoringService for BatchApi {
                     .zip(chosen.per_action.iter().copied())
                     .collect::<HashMap<_, _>>(),
             };
-            let _ = tx
-                .send(Ok(pb::PlanCampaignResponse {
-                    assignments: Vec::new(),
-                    summary: Some(summary),
-                }))
-                .await;
+            out.send(pb::PlanCampaignResponse {
+                assignments: Vec::new(),
+                summary: Some(summary),
+            })
+            .await;
         });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        Ok(Response::new(stream))
+    }
+}
+
+fn bulk_status(e: BulkError) -> Status {
+    match e {
+        BulkError::ShutDown => Status::unavailable("the server is shutting down"),
+        BulkError::Panicked => {
+            Status::internal("scoring this chunk failed unexpectedly; see the server log")
+        }
     }
 }
 

@@ -160,6 +160,27 @@ async fn bad_campaign_settings_are_refused_naming_the_field() {
             (tonic::Code::InvalidArgument, message)
         );
     }
+    let settings = pb::CampaignSettings {
+        budget: 10.0,
+        ..Default::default()
+    };
+    let twice = vec![candidate(1), candidate(1)];
+    let request = pb::PlanCampaignRequest {
+        settings: Some(settings),
+        candidates: twice,
+    };
+    let status = client
+        .plan_campaign(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status
+            .message()
+            .contains("C000001]: the customer appears twice"),
+        "{}",
+        status.message()
+    );
     let status = client
         .plan_campaign(tokio_stream::iter(vec![pb::PlanCampaignRequest::default()]))
         .await

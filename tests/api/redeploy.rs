@@ -277,6 +277,27 @@ async fn a_broken_bundle_is_refused_with_its_reason_and_the_champion_keeps_servi
         .into_inner();
     assert_eq!(reply.model.unwrap().version, "v2");
 
+    // A version being copied over (no manifest yet) keeps its earlier load meanwhile.
+    std::fs::remove_file(tmp.path().join("churn/v2/checksums.sha256")).unwrap();
+    let list = admin
+        .reload(pb::ReloadRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .models
+        .unwrap();
+    assert!(list
+        .versions
+        .iter()
+        .any(|v| v.version == "v2" && v.state() == pb::VersionState::Incomplete));
+    let reply = app
+        .client
+        .score(score_request(&customer(1), "v2"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.model.unwrap().version, "v2");
+
     // A broken deployment file changes nothing.
     std::fs::write(tmp.path().join("churn/deployment.toml"), "champion = [\n").unwrap();
     let summary = admin
