@@ -197,25 +197,25 @@ fn render(model: &LoadedModel, customer_id: String, a: &Assessment) -> ScoredRow
     use std::fmt::Write as _;
     let s = &model.scoring;
     let best = a.decision.best();
-    let mut top_reasons = String::new();
+    let mut top_reasons = String::with_capacity(96);
     for (k, r) in a.churn.reasons.iter().enumerate() {
-        let sep = if k > 0 { ";" } else { "" };
-        let _ = write!(
-            top_reasons,
-            "{sep}{}:{:+.4}",
-            s.churn.features()[r.feature].name,
-            r.contribution
-        );
+        if k > 0 {
+            top_reasons.push(';');
+        }
+        top_reasons.push_str(&s.churn.features()[r.feature].name);
+        top_reasons.push(':');
+        push_fixed4(&mut top_reasons, r.contribution, true);
     }
     let mut candidates = String::new();
     for o in a.decision.ranked.iter().filter(|o| o.expected_value > 0.0) {
         let act = &s.actions.actions[o.action];
-        let sep = if candidates.is_empty() { "" } else { "|" };
-        let _ = write!(
-            candidates,
-            "{sep}{}:{:.4}:{}",
-            act.id, o.expected_value, act.cost
-        );
+        if !candidates.is_empty() {
+            candidates.push('|');
+        }
+        candidates.push_str(&act.id);
+        candidates.push(':');
+        push_fixed4(&mut candidates, o.expected_value, false);
+        let _ = write!(candidates, ":{}", act.cost);
     }
     ScoredRow {
         customer_id,
@@ -232,11 +232,64 @@ fn render(model: &LoadedModel, customer_id: String, a: &Assessment) -> ScoredRow
     }
 }
 
+/// Appends `x` with four decimals (`{:.4}`, or `{:+.4}` with `sign`), through integer formatting:
+/// the standard library's fixed-precision float formatting is a fifth of the offline scoring time.
+fn push_fixed4(out: &mut String, x: f64, sign: bool) {
+    use std::fmt::Write as _;
+    let scaled = (x * 1e4).round();
+    if !scaled.is_finite() || scaled.abs() >= 9e15 {
+        let _ = if sign {
+            write!(out, "{x:+.4}")
+        } else {
+            write!(out, "{x:.4}")
+        };
+        return;
+    }
+    let v = scaled as i64;
+    // The sign of `x` itself, as the standard formatting shows it (-0.00004 → "-0.0000").
+    if x.is_sign_negative() {
+        out.push('-');
+    } else if sign {
+        out.push('+');
+    }
+    let a = v.unsigned_abs();
+    let _ = write!(out, "{}.{:04}", a / 10_000, a % 10_000);
+}
+
 /// Quotes a CSV field when it needs it.
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_fixed4;
+
+    #[test]
+    fn four_decimals_match_the_standard_formatting() {
+        for x in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.12344,
+            0.12346,
+            -0.00004,
+            123.45678,
+            -98765.4321,
+            1e-9,
+            2.5e-5,
+            0.99995,
+        ] {
+            let (mut a, mut b) = (String::new(), String::new());
+            push_fixed4(&mut a, x, true);
+            push_fixed4(&mut b, x, false);
+            assert_eq!(a, format!("{x:+.4}"), "{x}");
+            assert_eq!(b, format!("{x:.4}"), "{x}");
+        }
     }
 }
