@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bankscore::domain::churn::ChurnModel;
-use bankscore::domain::profile::BuiltinFeature;
+use bankscore::domain::profile::{BuiltinFeature, FeatureKind};
 use bankscore::domain::CustomerProfile;
 use bankscore::model_store::format::{GoldenFile, ModelFile};
 use bankscore::model_store::{load_bundle, Deployment};
@@ -428,31 +428,18 @@ async fn served_probabilities_reproduce_the_training_time_probabilities_bit_for_
     assert_eq!(golden.examples.len(), 20);
     for (i, example) in golden.examples.iter().enumerate() {
         // The shipped model uses every typed field, so each golden example is a whole profile.
-        let mut p = customer(0);
-        p.customer_id = format!("golden-{i}");
-        let v = |f: BuiltinFeature| example.features[f.name()];
-        p.age_years = v(BuiltinFeature::AgeYears) as u32;
-        p.tenure_months = v(BuiltinFeature::TenureMonths) as u32;
-        p.products_held = v(BuiltinFeature::ProductsHeld) as u32;
-        p.has_mortgage = v(BuiltinFeature::HasMortgage) == 1.0;
-        p.salary_credited = v(BuiltinFeature::SalaryCredited) == 1.0;
-        p.direct_debits = v(BuiltinFeature::DirectDebits) as u32;
-        p.total_balance = v(BuiltinFeature::TotalBalance);
-        p.balance_trend_3m = v(BuiltinFeature::BalanceTrend3m);
-        p.digital_logins_30d = v(BuiltinFeature::DigitalLogins30d) as u32;
-        p.transactions_30d = v(BuiltinFeature::Transactions30d) as u32;
-        p.transactions_trend_3m = v(BuiltinFeature::TransactionsTrend3m);
-        p.complaints_12m = v(BuiltinFeature::Complaints12m) as u32;
-        p.open_complaint = v(BuiltinFeature::OpenComplaint) == 1.0;
-        p.fee_increase_6m = v(BuiltinFeature::FeeIncrease6m) == 1.0;
-        p.products_closed_12m = v(BuiltinFeature::ProductsClosed12m) as u32;
-        p.has_relationship_manager = v(BuiltinFeature::HasRelationshipManager) == 1.0;
-        p.days_since_last_contact = v(BuiltinFeature::DaysSinceLastContact) as u32;
-        p.days_since_last_activity = v(BuiltinFeature::DaysSinceLastActivity) as u32;
-        p.contacts_30d = v(BuiltinFeature::Contacts30d) as u32;
-        p.annual_margin = v(BuiltinFeature::AnnualMargin);
-        p.referrals_12m = v(BuiltinFeature::Referrals12m) as u32;
-        p.contact_consent = v(BuiltinFeature::ContactConsent) == 1.0;
+        let mut fields = serde_json::Map::new();
+        fields.insert("customer_id".into(), format!("golden-{i}").into());
+        for f in BuiltinFeature::ALL {
+            let x = example.features[f.name()];
+            let value = match f.kind() {
+                FeatureKind::Flag => serde_json::Value::Bool(x == 1.0),
+                FeatureKind::Count => serde_json::json!(x as u32),
+                FeatureKind::Amount => serde_json::json!(x),
+            };
+            fields.insert(f.name().into(), value);
+        }
+        let p: CustomerProfile = serde_json::from_value(fields.into()).unwrap();
         for f in BuiltinFeature::ALL {
             assert_eq!(
                 f.value(&p),
