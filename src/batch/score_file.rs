@@ -93,18 +93,64 @@ pub fn score_file(
             .with_context(|| format!("creating {}", rejects.display()))?,
     );
     writeln!(rej, "position,customer_id,field,reason")?;
-    let mut summary = ScoreSummary::default();
-    while let Some(rows) = source.next_batch()? {
-        let results = score_rows(model, &rows, threads);
+    // Reading runs one batch ahead of scoring and writing one behind it, so the three overlap.
+    std::thread::scope(|s| {
+        let (batches_tx, batches_rx) = std::sync::mpsc::sync_channel::<Rows>(1);
+        let (results_tx, results_rx) = std::sync::mpsc::sync_channel::<Vec<RowResult>>(1);
+        let reader = s.spawn(move || -> anyhow::Result<()> {
+            while let Some(rows) = source.next_batch()? {
+                if batches_tx.send(rows).is_err() {
+                    break; // the writer failed; its error is reported
+                }
+            }
+            Ok(())
+        });
+        let writer = s.spawn(move || -> anyhow::Result<ScoreSummary> {
+            let mut summary = ScoreSummary::default();
+            for results in results_rx {
+                let scored = summary.record(results, &mut rej)?;
+                sink.write(&scored)?;
+                if summary.scored / 1_000_000 != (summary.scored - scored.len() as u64) / 1_000_000
+                {
+                    tracing::info!(
+                        scored = summary.scored,
+                        rejected = summary.rejected,
+                        "scoring"
+                    );
+                }
+            }
+            sink.finish()?;
+            rej.flush()?;
+            Ok(summary)
+        });
+        for rows in batches_rx {
+            if results_tx.send(score_rows(model, &rows, threads)).is_err() {
+                break;
+            }
+        }
+        drop(results_tx);
+        let summary = writer.join().expect("the writer thread panicked")?;
+        reader.join().expect("the reader thread panicked")?;
+        Ok(summary)
+    })
+}
+
+impl ScoreSummary {
+    /// Counts a batch's results, writes its rejects, and returns the scored rows to write.
+    fn record(
+        &mut self,
+        results: Vec<RowResult>,
+        rejects: &mut impl Write,
+    ) -> anyhow::Result<Vec<ScoredRow>> {
         let mut scored = Vec::with_capacity(results.len());
         for r in results {
             match r {
                 RowResult::Scored(row) => {
-                    summary.scored += 1;
-                    *summary.tiers.entry(row.tier.to_string()).or_default() += 1;
-                    summary.churn_bands[((row.churn_probability * 10.0) as usize).min(9)] += 1;
-                    *summary.actions.entry(row.best_action.clone()).or_default() += 1;
-                    summary.total_expected_value += row.best_expected_value;
+                    self.scored += 1;
+                    *self.tiers.entry(row.tier.to_string()).or_default() += 1;
+                    self.churn_bands[((row.churn_probability * 10.0) as usize).min(9)] += 1;
+                    *self.actions.entry(row.best_action.clone()).or_default() += 1;
+                    self.total_expected_value += row.best_expected_value;
                     scored.push(row);
                 }
                 RowResult::Rejected {
@@ -113,9 +159,9 @@ pub fn score_file(
                     field,
                     reason,
                 } => {
-                    summary.rejected += 1;
+                    self.rejected += 1;
                     writeln!(
-                        rej,
+                        rejects,
                         "{position},{},{},{}",
                         csv_field(&customer_id),
                         csv_field(&field),
@@ -124,18 +170,8 @@ pub fn score_file(
                 }
             }
         }
-        sink.write(&scored)?;
-        if summary.scored / 1_000_000 != (summary.scored - scored.len() as u64) / 1_000_000 {
-            tracing::info!(
-                scored = summary.scored,
-                rejected = summary.rejected,
-                "scoring"
-            );
-        }
+        Ok(scored)
     }
-    sink.finish()?;
-    rej.flush()?;
-    Ok(summary)
 }
 
 /// Validates and scores every row of a batch, in order, on `threads` threads.
