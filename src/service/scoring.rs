@@ -31,6 +31,21 @@ struct Resolved {
 }
 
 impl Resolved {
+    /// The full assessment by the resolved model, shadowed by the challenger.
+    fn assess(&self, profile: &CustomerProfile, opts: AssessOptions) -> Result<Assessment, Status> {
+        let a = self
+            .model
+            .scoring
+            .assess(profile, opts)
+            .map_err(missing_feature(&self.model))?;
+        self.shadow(
+            profile,
+            &a.value_assessment(),
+            Some(best_action_id(&self.model, &a)),
+        );
+        Ok(a)
+    }
+
     /// Scores `profile` with the challenger, if there is one and the request did not pin a
     /// version, and records how its answer differs from the champion's. Never fails the call.
     fn shadow(
@@ -181,16 +196,7 @@ impl ScoringService for ScoringApi {
             max_reasons: 0,
             include_ineligible: req.include_ineligible,
         };
-        let a = r
-            .model
-            .scoring
-            .assess(&profile, opts)
-            .map_err(missing_feature(&r.model))?;
-        r.shadow(
-            &profile,
-            &a.value_assessment(),
-            Some(best_action_id(&r.model, &a)),
-        );
+        let a = r.assess(&profile, opts)?;
         Ok(Response::new(pb::RecommendRetentionActionResponse {
             model: Some((&r.model.id).into()),
             request_id: r.request_id,
@@ -215,16 +221,7 @@ impl ScoringService for ScoringApi {
             max_reasons: convert::max_reasons(req.max_reasons)?,
             include_ineligible: req.include_ineligible,
         };
-        let a = r
-            .model
-            .scoring
-            .assess(&profile, opts)
-            .map_err(missing_feature(&r.model))?;
-        r.shadow(
-            &profile,
-            &a.value_assessment(),
-            Some(best_action_id(&r.model, &a)),
-        );
+        let a = r.assess(&profile, opts)?;
         Ok(Response::new(pb::ScoreResponse {
             model: Some((&r.model.id).into()),
             request_id: r.request_id,
