@@ -442,6 +442,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         runtime.worker_threads(n);
     }
     runtime.enable_all().build()?.block_on(async move {
+        // Signal handlers go in before the port opens: a signal that arrives
+        // once clients can connect must never find the default action.
+        let shutdown = shutdown_signal()?;
+        let sighup = reload_on_sighup(store.clone())?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
@@ -453,7 +457,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 args.watch_debounce,
             ))
         });
-        let sighup = tokio::spawn(reload_on_sighup(store.clone()));
+        let sighup = tokio::spawn(sighup);
         let mut config = bankscore::service::ServerConfig {
             max_bulk_streams: args.max_bulk_streams,
             ..Default::default()
@@ -461,8 +465,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         if let Some(n) = args.bulk_threads {
             config.bulk_threads = n;
         }
-        let result =
-            bankscore::service::serve_with(listener, store, config, shutdown_signal()).await;
+        let result = bankscore::service::serve_with(listener, store, config, shutdown).await;
         sighup.abort();
         if let Some(w) = watcher {
             w.abort();
@@ -471,22 +474,26 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Reloads the models directory on every SIGHUP.
-async fn reload_on_sighup(store: Arc<ModelStore>) {
+/// Installs the SIGHUP handler now and returns the loop that reloads the
+/// models directory on every SIGHUP.
+fn reload_on_sighup(
+    store: Arc<ModelStore>,
+) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            tracing::error!("cannot listen for SIGHUP; reload with the admin RPC instead");
-            return;
-        };
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("installing the SIGHUP handler")?;
+    Ok(async move {
+        #[cfg(unix)]
         while hup.recv().await.is_some() {
             let s = store.clone();
             let _ = tokio::task::spawn_blocking(move || s.reload(ReloadTrigger::Signal)).await;
         }
-    }
-    #[cfg(not(unix))]
-    std::future::pending::<()>().await;
+        #[cfg(not(unix))]
+        {
+            let _ = store;
+            std::future::pending::<()>().await;
+        }
+    })
 }
 
 fn score(args: ScoreArgs) -> anyhow::Result<()> {
@@ -629,29 +636,27 @@ fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT and SIGTERM handlers now and returns a future that
+/// completes on the first of them.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut terminate =
+            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(e) => {
-                tracing::error!(cause = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 fn train(args: TrainArgs) -> anyhow::Result<()> {
