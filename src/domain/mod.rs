@@ -12,6 +12,7 @@ pub mod arbitration;
 pub mod churn;
 pub mod profile;
 pub mod tier;
+pub mod validation;
 pub mod value;
 
 pub use actions::ActionCatalog;
@@ -19,6 +20,7 @@ pub use arbitration::Decision;
 pub use churn::{ChurnModel, ChurnPrediction, MissingExtraFeature};
 pub use profile::CustomerProfile;
 pub use tier::{TierAssignment, TierPolicy, ValueTier};
+pub use validation::FieldProblem;
 pub use value::{CustomerValue, ValueParams};
 
 /// Everything needed to assess a customer: one bundle's churn model, value parameters, tier

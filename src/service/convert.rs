@@ -8,7 +8,9 @@ use tonic::Status;
 use super::pb;
 use crate::domain::actions::{ActionLevel, IneligibilityRule};
 use crate::domain::arbitration::{option_reason, ActionOption, Decision};
+use crate::domain::profile::BuiltinFeature;
 use crate::domain::tier::TierRule;
+use crate::domain::validation::{check_customer_id, FieldProblem};
 use crate::domain::{
     ChurnPrediction, CustomerProfile, CustomerValue, ScoringModel, TierAssignment, ValueTier,
 };
@@ -16,8 +18,7 @@ use crate::model_store::ModelId;
 
 /// Most `extra_features` entries a profile may carry.
 pub const MAX_EXTRA_FEATURES: usize = 256;
-/// Longest customer id or extra-feature key, in bytes.
-pub const MAX_KEY_LEN: usize = 128;
+pub use crate::domain::validation::MAX_KEY_LEN;
 
 fn invalid(field: &str, problem: impl std::fmt::Display) -> Status {
     Status::invalid_argument(format!("{field}: {problem}"))
@@ -28,51 +29,24 @@ fn required<T>(value: Option<T>, field: &str) -> Result<T, Status> {
     value.ok_or_else(|| invalid(field, "is required"))
 }
 
-fn count(value: Option<u32>, field: &str, max: u32) -> Result<u32, Status> {
-    let v = required(value, field)?;
-    if v > max {
-        return Err(invalid(
-            field,
-            format_args!("{v} is above the maximum {max}"),
-        ));
-    }
-    Ok(v)
+/// A typed number field, present and valid by the rules files obey too.
+fn checked<T: Copy + Into<f64>>(f: BuiltinFeature, value: Option<T>) -> Result<T, Status> {
+    value
+        .ok_or(FieldProblem::Missing)
+        .and_then(|v| f.check(v.into()).map(|()| v))
+        .map_err(|problem| invalid(&format!("profile.{}", f.name()), problem))
 }
 
-fn amount(value: Option<f64>, field: &str, min: f64) -> Result<f64, Status> {
-    let v = required(value, field)?;
-    if !v.is_finite() {
-        return Err(invalid(field, format_args!("{v} is not a finite number")));
-    }
-    if v < min {
-        return Err(invalid(
-            field,
-            format_args!("{v} is below the minimum {min}"),
-        ));
-    }
-    Ok(v)
+/// A yes/no field, present.
+fn flag(f: BuiltinFeature, value: Option<bool>) -> Result<bool, Status> {
+    value.ok_or_else(|| invalid(&format!("profile.{}", f.name()), FieldProblem::Missing))
 }
 
 impl TryFrom<pb::CustomerProfile> for CustomerProfile {
     type Error = Status;
 
     fn try_from(p: pb::CustomerProfile) -> Result<Self, Status> {
-        if p.customer_id.is_empty() {
-            return Err(invalid("profile.customer_id", "is required"));
-        }
-        if p.customer_id.len() > MAX_KEY_LEN {
-            return Err(invalid(
-                "profile.customer_id",
-                format_args!("is longer than {MAX_KEY_LEN} bytes"),
-            ));
-        }
-        let age_years = required(p.age_years, "profile.age_years")?;
-        if !(18..=120).contains(&age_years) {
-            return Err(invalid(
-                "profile.age_years",
-                format_args!("{age_years} is outside 18..=120"),
-            ));
-        }
+        check_customer_id(&p.customer_id).map_err(|e| invalid("profile.customer_id", e))?;
         if p.extra_features.len() > MAX_EXTRA_FEATURES {
             return Err(invalid(
                 "profile.extra_features",
@@ -92,49 +66,37 @@ impl TryFrom<pb::CustomerProfile> for CustomerProfile {
             if !value.is_finite() {
                 return Err(invalid(
                     &format!("profile.extra_features[\"{key}\"]"),
-                    format_args!("{value} is not a finite number"),
+                    FieldProblem::NotFinite(*value),
                 ));
             }
         }
-        const DAYS: u32 = 36_500;
+        use BuiltinFeature as B;
         Ok(Self {
-            age_years,
-            tenure_months: count(p.tenure_months, "profile.tenure_months", 1_200)?,
-            products_held: count(p.products_held, "profile.products_held", 100)?,
-            has_mortgage: required(p.has_mortgage, "profile.has_mortgage")?,
-            salary_credited: required(p.salary_credited, "profile.salary_credited")?,
-            direct_debits: count(p.direct_debits, "profile.direct_debits", 1_000)?,
-            total_balance: amount(p.total_balance, "profile.total_balance", 0.0)?,
-            balance_trend_3m: amount(p.balance_trend_3m, "profile.balance_trend_3m", -1.0)?,
-            digital_logins_30d: count(p.digital_logins_30d, "profile.digital_logins_30d", 100_000)?,
-            transactions_30d: count(p.transactions_30d, "profile.transactions_30d", 1_000_000)?,
-            transactions_trend_3m: amount(
-                p.transactions_trend_3m,
-                "profile.transactions_trend_3m",
-                -1.0,
-            )?,
-            complaints_12m: count(p.complaints_12m, "profile.complaints_12m", 1_000)?,
-            open_complaint: required(p.open_complaint, "profile.open_complaint")?,
-            fee_increase_6m: required(p.fee_increase_6m, "profile.fee_increase_6m")?,
-            products_closed_12m: count(p.products_closed_12m, "profile.products_closed_12m", 100)?,
-            has_relationship_manager: required(
-                p.has_relationship_manager,
-                "profile.has_relationship_manager",
-            )?,
-            days_since_last_contact: count(
-                p.days_since_last_contact,
-                "profile.days_since_last_contact",
-                DAYS,
-            )?,
-            days_since_last_activity: count(
+            age_years: checked(B::AgeYears, p.age_years)?,
+            tenure_months: checked(B::TenureMonths, p.tenure_months)?,
+            products_held: checked(B::ProductsHeld, p.products_held)?,
+            has_mortgage: flag(B::HasMortgage, p.has_mortgage)?,
+            salary_credited: flag(B::SalaryCredited, p.salary_credited)?,
+            direct_debits: checked(B::DirectDebits, p.direct_debits)?,
+            total_balance: checked(B::TotalBalance, p.total_balance)?,
+            balance_trend_3m: checked(B::BalanceTrend3m, p.balance_trend_3m)?,
+            digital_logins_30d: checked(B::DigitalLogins30d, p.digital_logins_30d)?,
+            transactions_30d: checked(B::Transactions30d, p.transactions_30d)?,
+            transactions_trend_3m: checked(B::TransactionsTrend3m, p.transactions_trend_3m)?,
+            complaints_12m: checked(B::Complaints12m, p.complaints_12m)?,
+            open_complaint: flag(B::OpenComplaint, p.open_complaint)?,
+            fee_increase_6m: flag(B::FeeIncrease6m, p.fee_increase_6m)?,
+            products_closed_12m: checked(B::ProductsClosed12m, p.products_closed_12m)?,
+            has_relationship_manager: flag(B::HasRelationshipManager, p.has_relationship_manager)?,
+            days_since_last_contact: checked(B::DaysSinceLastContact, p.days_since_last_contact)?,
+            days_since_last_activity: checked(
+                B::DaysSinceLastActivity,
                 p.days_since_last_activity,
-                "profile.days_since_last_activity",
-                DAYS,
             )?,
-            contacts_30d: count(p.contacts_30d, "profile.contacts_30d", 1_000)?,
-            annual_margin: amount(p.annual_margin, "profile.annual_margin", f64::MIN)?,
-            referrals_12m: count(p.referrals_12m, "profile.referrals_12m", 10_000)?,
-            contact_consent: required(p.contact_consent, "profile.contact_consent")?,
+            contacts_30d: checked(B::Contacts30d, p.contacts_30d)?,
+            annual_margin: checked(B::AnnualMargin, p.annual_margin)?,
+            referrals_12m: checked(B::Referrals12m, p.referrals_12m)?,
+            contact_consent: flag(B::ContactConsent, p.contact_consent)?,
             extra_features: p.extra_features.into_iter().collect::<HashMap<_, _>>(),
             customer_id: p.customer_id,
         })

@@ -1,0 +1,205 @@
+//! The rules every profile field obeys, shared by the gRPC edge and offline file scoring so both
+//! refuse exactly the same inputs with the same words.
+
+use super::profile::{BuiltinFeature, CustomerProfile, FeatureKind};
+
+/// Longest customer id or extra-feature key, in bytes.
+pub const MAX_KEY_LEN: usize = 128;
+
+/// Why a value cannot stand for a profile field (the field is named by the caller).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FieldProblem {
+    #[error("is required")]
+    Missing,
+    #[error("is longer than {max} bytes")]
+    TooLong { max: usize },
+    #[error("{0} is not a finite number")]
+    NotFinite(f64),
+    #[error("{0} is not a whole number >= 0")]
+    NotWhole(f64),
+    #[error("{0} is not a yes/no value (0 or 1)")]
+    NotFlag(f64),
+    #[error("{value} is below the minimum {min}")]
+    Below { value: f64, min: f64 },
+    #[error("{value} is above the maximum {max}")]
+    Above { value: f64, max: f64 },
+    #[error("{value} is outside {min}..={max}")]
+    Outside { value: f64, min: f64, max: f64 },
+}
+
+const DAYS: f64 = 36_500.0;
+
+impl BuiltinFeature {
+    /// The smallest and largest value the field accepts (both included).
+    pub fn bounds(self) -> (f64, f64) {
+        match self {
+            Self::AgeYears => (18.0, 120.0),
+            Self::TenureMonths => (0.0, 1_200.0),
+            Self::ProductsHeld | Self::ProductsClosed12m => (0.0, 100.0),
+            Self::DirectDebits | Self::Complaints12m | Self::Contacts30d => (0.0, 1_000.0),
+            Self::DigitalLogins30d => (0.0, 100_000.0),
+            Self::Transactions30d => (0.0, 1_000_000.0),
+            Self::DaysSinceLastContact | Self::DaysSinceLastActivity => (0.0, DAYS),
+            Self::Referrals12m => (0.0, 10_000.0),
+            Self::TotalBalance => (0.0, f64::MAX),
+            Self::BalanceTrend3m | Self::TransactionsTrend3m => (-1.0, f64::MAX),
+            Self::AnnualMargin => (f64::MIN, f64::MAX),
+            Self::HasMortgage
+            | Self::SalaryCredited
+            | Self::OpenComplaint
+            | Self::FeeIncrease6m
+            | Self::HasRelationshipManager
+            | Self::ContactConsent => (0.0, 1.0),
+        }
+    }
+
+    /// Checks that `v` is a valid value of the field: finite, whole for counts, 0 or 1 for
+    /// flags, within [`BuiltinFeature::bounds`].
+    ///
+    /// # Errors
+    /// The first rule `v` breaks.
+    #[inline]
+    pub fn check(self, v: f64) -> Result<(), FieldProblem> {
+        if !v.is_finite() {
+            return Err(FieldProblem::NotFinite(v));
+        }
+        let (min, max) = self.bounds();
+        match self.kind() {
+            FeatureKind::Flag if v != 0.0 && v != 1.0 => Err(FieldProblem::NotFlag(v)),
+            FeatureKind::Count if v < 0.0 || v.fract() != 0.0 => Err(FieldProblem::NotWhole(v)),
+            FeatureKind::Count if min > 0.0 && !(min..=max).contains(&v) => {
+                Err(FieldProblem::Outside { value: v, min, max })
+            }
+            _ if v < min => Err(FieldProblem::Below { value: v, min }),
+            _ if v > max => Err(FieldProblem::Above { value: v, max }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Checks a customer id: present and at most [`MAX_KEY_LEN`] bytes.
+///
+/// # Errors
+/// [`FieldProblem::Missing`] or [`FieldProblem::TooLong`].
+pub fn check_customer_id(id: &str) -> Result<(), FieldProblem> {
+    match id.len() {
+        0 => Err(FieldProblem::Missing),
+        n if n > MAX_KEY_LEN => Err(FieldProblem::TooLong { max: MAX_KEY_LEN }),
+        _ => Ok(()),
+    }
+}
+
+impl CustomerProfile {
+    /// A profile with every typed field at its smallest valid value and no id: the start of
+    /// one built field by field with [`CustomerProfile::set`].
+    pub fn blank() -> Self {
+        Self {
+            customer_id: String::new(),
+            age_years: BuiltinFeature::AgeYears.bounds().0 as u32,
+            tenure_months: 0,
+            products_held: 0,
+            has_mortgage: false,
+            salary_credited: false,
+            direct_debits: 0,
+            total_balance: 0.0,
+            balance_trend_3m: 0.0,
+            digital_logins_30d: 0,
+            transactions_30d: 0,
+            transactions_trend_3m: 0.0,
+            complaints_12m: 0,
+            open_complaint: false,
+            fee_increase_6m: false,
+            products_closed_12m: 0,
+            has_relationship_manager: false,
+            days_since_last_contact: 0,
+            days_since_last_activity: 0,
+            contacts_30d: 0,
+            annual_margin: 0.0,
+            referrals_12m: 0,
+            contact_consent: false,
+            extra_features: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Sets a typed field from a value that passed [`BuiltinFeature::check`].
+    #[inline]
+    pub fn set(&mut self, f: BuiltinFeature, v: f64) {
+        debug_assert!(f.check(v).is_ok(), "{f:?} = {v} was not checked");
+        let count = v as u32;
+        let flag = v == 1.0;
+        use BuiltinFeature as B;
+        match f {
+            B::AgeYears => self.age_years = count,
+            B::TenureMonths => self.tenure_months = count,
+            B::ProductsHeld => self.products_held = count,
+            B::HasMortgage => self.has_mortgage = flag,
+            B::SalaryCredited => self.salary_credited = flag,
+            B::DirectDebits => self.direct_debits = count,
+            B::TotalBalance => self.total_balance = v,
+            B::BalanceTrend3m => self.balance_trend_3m = v,
+            B::DigitalLogins30d => self.digital_logins_30d = count,
+            B::Transactions30d => self.transactions_30d = count,
+            B::TransactionsTrend3m => self.transactions_trend_3m = v,
+            B::Complaints12m => self.complaints_12m = count,
+            B::OpenComplaint => self.open_complaint = flag,
+            B::FeeIncrease6m => self.fee_increase_6m = flag,
+            B::ProductsClosed12m => self.products_closed_12m = count,
+            B::HasRelationshipManager => self.has_relationship_manager = flag,
+            B::DaysSinceLastContact => self.days_since_last_contact = count,
+            B::DaysSinceLastActivity => self.days_since_last_activity = count,
+            B::Contacts30d => self.contacts_30d = count,
+            B::AnnualMargin => self.annual_margin = v,
+            B::Referrals12m => self.referrals_12m = count,
+            B::ContactConsent => self.contact_consent = flag,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::profile::tests::sample_profile;
+
+    #[test]
+    fn setting_every_field_from_its_value_rebuilds_the_profile() {
+        let p = sample_profile();
+        let mut q = CustomerProfile::blank();
+        for f in BuiltinFeature::ALL {
+            f.check(f.value(&p)).unwrap();
+            q.set(f, f.value(&p));
+        }
+        q.customer_id.clone_from(&p.customer_id);
+        assert_eq!(q, p);
+    }
+
+    #[test]
+    fn each_rule_refuses_its_kind_of_bad_value() {
+        use BuiltinFeature as B;
+        let cases = [
+            (B::TenureMonths, f64::NAN, "NaN is not a finite number"),
+            (B::TenureMonths, 2.5, "2.5 is not a whole number >= 0"),
+            (B::TenureMonths, -1.0, "-1 is not a whole number >= 0"),
+            (B::TenureMonths, 1_201.0, "1201 is above the maximum 1200"),
+            (B::AgeYears, 17.0, "17 is outside 18..=120"),
+            (B::HasMortgage, 2.0, "2 is not a yes/no value (0 or 1)"),
+            (B::TotalBalance, -0.5, "-0.5 is below the minimum 0"),
+            (B::BalanceTrend3m, -1.5, "-1.5 is below the minimum -1"),
+            (B::AnnualMargin, f64::INFINITY, "inf is not a finite number"),
+        ];
+        for (f, v, message) in cases {
+            assert_eq!(f.check(v).unwrap_err().to_string(), message, "{f:?} = {v}");
+        }
+        assert!(B::AnnualMargin.check(-1e9).is_ok());
+        assert!(B::AgeYears.check(120.0).is_ok());
+    }
+
+    #[test]
+    fn customer_ids_must_be_present_and_short() {
+        assert_eq!(check_customer_id(""), Err(FieldProblem::Missing));
+        assert!(check_customer_id(&"x".repeat(MAX_KEY_LEN)).is_ok());
+        assert_eq!(
+            check_customer_id(&"x".repeat(MAX_KEY_LEN + 1)),
+            Err(FieldProblem::TooLong { max: MAX_KEY_LEN })
+        );
+    }
+}
