@@ -5,6 +5,8 @@ mod executor;
 pub mod file_format;
 pub mod plan;
 pub mod plan_file;
+pub mod read;
 pub mod score_file;
+pub mod write;
 
 pub use executor::{BulkError, BulkExecutor, BULK_NICE};

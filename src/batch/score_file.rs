@@ -11,10 +11,10 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::file_format::{RowSink, RowSource, Rows};
-use crate::domain::{AssessOptions, Assessment, CustomerProfile, CustomerValue, ValueTier};
+use super::read::{ProfileColumns, RowSource, Rows, BLOCK_ROWS};
+use super::write::{Output, RowSink, ScoredColumns, REASONS};
+use crate::domain::{AssessOptions, CustomerProfile, ValueTier};
 use crate::model_store::LoadedModel;
-use crate::service::pb;
 
 /// What a scoring run produced.
 #[derive(Debug, Clone, Default)]
@@ -33,45 +33,24 @@ pub struct ScoreSummary {
     pub total_expected_value: f64,
 }
 
-/// One scored customer, as written.
+/// A row that could not be scored.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ScoredRow {
-    /// Customer id.
+pub struct Reject {
+    /// The row's line (CSV) or row number (Parquet).
+    pub position: u64,
+    /// Customer id as given.
     pub customer_id: String,
-    /// Churn probability.
-    pub churn_probability: f64,
-    /// Value parts.
-    pub value: CustomerValue,
-    /// Tier.
-    pub tier: ValueTier,
-    /// Key account.
-    pub key_account: bool,
-    /// Best action id, or `no_action`.
-    pub best_action: String,
-    /// Its expected value (0 for no action).
-    pub best_expected_value: f64,
-    /// `feature:contribution;…`, three largest.
-    pub top_reasons: String,
-    /// `action:ev:cost|…`, every eligible action with positive EV, best first.
-    pub candidates: String,
+    /// The offending field.
+    pub field: String,
+    /// Why.
+    pub reason: String,
 }
 
-/// The outcome for one input row.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RowResult {
-    /// Scored.
-    Scored(ScoredRow),
-    /// Refused: the row's line (CSV) or row number (Parquet), customer id, field and reason.
-    Rejected {
-        /// Line or row number.
-        position: u64,
-        /// Customer id as given.
-        customer_id: String,
-        /// The offending field.
-        field: String,
-        /// Why.
-        reason: String,
-    },
+/// One thread's share of a batch: its scored customers and its rejects.
+struct Chunk {
+    scored: ScoredColumns,
+    table: arrow_array::RecordBatch,
+    rejects: Vec<Reject>,
 }
 
 /// Scores `input` into `output` (formats from the extensions: `.parquet` or CSV), bad rows into
@@ -86,17 +65,20 @@ pub fn score_file(
     rejects: &Path,
     threads: usize,
 ) -> anyhow::Result<ScoreSummary> {
+    keep_freed_memory();
     let mut source = RowSource::open(input)?;
-    let mut sink = RowSink::create(output)?;
+    let out = Output::new(&model.scoring, source.id_type())?;
+    let mut sink = RowSink::create(output, &out)?;
     let mut rej = std::io::BufWriter::new(
         std::fs::File::create(rejects)
             .with_context(|| format!("creating {}", rejects.display()))?,
     );
     writeln!(rej, "position,customer_id,field,reason")?;
+    let out = &out;
     // Reading runs one batch ahead of scoring and writing one behind it, so the three overlap.
     std::thread::scope(|s| {
         let (batches_tx, batches_rx) = std::sync::mpsc::sync_channel::<Rows>(1);
-        let (results_tx, results_rx) = std::sync::mpsc::sync_channel::<Vec<RowResult>>(1);
+        let (chunks_tx, chunks_rx) = std::sync::mpsc::sync_channel::<Vec<Chunk>>(1);
         let reader = s.spawn(move || -> anyhow::Result<()> {
             while let Some(rows) = source.next_batch()? {
                 if batches_tx.send(rows).is_err() {
@@ -107,11 +89,13 @@ pub fn score_file(
         });
         let writer = s.spawn(move || -> anyhow::Result<ScoreSummary> {
             let mut summary = ScoreSummary::default();
-            for results in results_rx {
-                let scored = summary.record(results, &mut rej)?;
-                sink.write(&scored)?;
-                if summary.scored / 1_000_000 != (summary.scored - scored.len() as u64) / 1_000_000
-                {
+            for chunks in chunks_rx {
+                let before = summary.scored;
+                for chunk in chunks {
+                    summary.record(&chunk, out, &mut rej)?;
+                    sink.write(&chunk.table)?;
+                }
+                if summary.scored / 1_000_000 != before / 1_000_000 {
                     tracing::info!(
                         scored = summary.scored,
                         rejected = summary.rejected,
@@ -123,154 +107,161 @@ pub fn score_file(
             rej.flush()?;
             Ok(summary)
         });
+        let mut failed = Ok(());
         for rows in batches_rx {
-            if results_tx.send(score_rows(model, &rows, threads)).is_err() {
-                break;
+            match score_rows(model, out, &rows, threads) {
+                Ok(chunks) => {
+                    if chunks_tx.send(chunks).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failed = Err(e);
+                    break;
+                }
             }
         }
-        drop(results_tx);
+        drop(chunks_tx);
         let summary = writer.join().expect("the writer thread panicked")?;
         reader.join().expect("the reader thread panicked")?;
+        failed?;
         Ok(summary)
     })
 }
 
-impl ScoreSummary {
-    /// Counts a batch's results, writes its rejects, and returns the scored rows to write.
-    fn record(
-        &mut self,
-        results: Vec<RowResult>,
-        rejects: &mut impl Write,
-    ) -> anyhow::Result<Vec<ScoredRow>> {
-        let mut scored = Vec::with_capacity(results.len());
-        for r in results {
-            match r {
-                RowResult::Scored(row) => {
-                    self.scored += 1;
-                    *self.tiers.entry(row.tier.to_string()).or_default() += 1;
-                    self.churn_bands[((row.churn_probability * 10.0) as usize).min(9)] += 1;
-                    *self.actions.entry(row.best_action.clone()).or_default() += 1;
-                    self.total_expected_value += row.best_expected_value;
-                    scored.push(row);
-                }
-                RowResult::Rejected {
-                    position,
-                    customer_id,
-                    field,
-                    reason,
-                } => {
-                    self.rejected += 1;
-                    writeln!(
-                        rejects,
-                        "{position},{},{},{}",
-                        csv_field(&customer_id),
-                        csv_field(&field),
-                        csv_field(&reason)
-                    )?;
-                }
-            }
-        }
-        Ok(scored)
+/// Asks the allocator to keep freed batch buffers for reuse instead of returning them to the
+/// system: every batch allocates the same large column buffers again, and fresh pages cost a
+/// page fault each.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes glibc's allocator; it is called before the scoring threads start.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
 }
 
-/// Validates and scores every row of a batch, in order, on `threads` threads.
-fn score_rows(model: &LoadedModel, rows: &Rows, threads: usize) -> Vec<RowResult> {
+impl ScoreSummary {
+    /// Adds a chunk's tallies and writes its rejects.
+    fn record(
+        &mut self,
+        chunk: &Chunk,
+        out: &Output,
+        rejects: &mut impl Write,
+    ) -> anyhow::Result<()> {
+        let c = &chunk.scored;
+        self.scored += c.len() as u64;
+        for (tier, n) in ValueTier::ALL.iter().zip(c.tiers) {
+            if n > 0 {
+                *self.tiers.entry(tier.to_string()).or_default() += n;
+            }
+        }
+        for (code, &n) in c.actions.iter().enumerate() {
+            if n > 0 {
+                *self
+                    .actions
+                    .entry(out.action_name(code).to_owned())
+                    .or_default() += n;
+            }
+        }
+        for (band, n) in self.churn_bands.iter_mut().zip(c.churn_bands) {
+            *band += n;
+        }
+        self.total_expected_value += c.total_expected_value;
+        for r in &chunk.rejects {
+            self.rejected += 1;
+            writeln!(
+                rejects,
+                "{},{},{},{}",
+                r.position,
+                csv_field(&r.customer_id),
+                csv_field(&r.field),
+                csv_field(&r.reason)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Validates and scores every row of a batch on `threads` threads, each taking a contiguous
+/// share and building its output columns; the chunks come back in input order.
+fn score_rows(
+    model: &LoadedModel,
+    out: &Output,
+    rows: &Rows,
+    threads: usize,
+) -> anyhow::Result<Vec<Chunk>> {
+    let columns = ProfileColumns::new(rows);
     let n = rows.len();
     let size = n.div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)
             .step_by(size)
             .map(|start| {
+                let columns = &columns;
                 s.spawn(move || {
-                    (start..(start + size).min(n))
-                        .map(|i| score_row(model, rows, i))
-                        .collect::<Vec<_>>()
+                    score_chunk(model, out, rows, columns, start..(start + size).min(n))
                 })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("a scoring thread panicked"))
+            .map(|h| h.join().expect("a scoring thread panicked"))
             .collect()
     })
 }
 
-fn score_row(model: &LoadedModel, rows: &Rows, i: usize) -> RowResult {
-    let reject = |field: String, reason: String| RowResult::Rejected {
-        position: rows.position(i),
-        customer_id: rows.customer_id(i).to_owned(),
-        field,
-        reason,
-    };
-    let profile = rows.profile(i).and_then(|p: pb::CustomerProfile| {
-        CustomerProfile::try_from(p).map_err(|s| {
-            let (f, why) = s
-                .message()
-                .split_once(": ")
-                .unwrap_or(("profile", s.message()));
-            (f.to_owned(), why.to_owned())
-        })
-    });
-    let profile = match profile {
-        Ok(p) => p,
-        Err((field, reason)) => return reject(field, reason),
-    };
+fn score_chunk(
+    model: &LoadedModel,
+    out: &Output,
+    rows: &Rows,
+    columns: &ProfileColumns<'_>,
+    range: std::ops::Range<usize>,
+) -> anyhow::Result<Chunk> {
     let opts = AssessOptions {
-        max_reasons: 3,
+        max_reasons: REASONS,
         include_ineligible: false,
     };
-    match model.scoring.assess(&profile, opts) {
-        Ok(a) => RowResult::Scored(render(model, profile.customer_id, &a)),
-        Err(e) => reject(
-            format!("profile.extra_features[\"{}\"]", e.key),
-            "is required by the model".into(),
-        ),
-    }
-}
-
-fn render(model: &LoadedModel, customer_id: String, a: &Assessment) -> ScoredRow {
-    use std::fmt::Write as _;
-    let s = &model.scoring;
-    let best = a.decision.best();
-    let mut top_reasons = String::with_capacity(96);
-    for (k, r) in a.churn.reasons.iter().enumerate() {
-        if k > 0 {
-            top_reasons.push(';');
+    let mut scored = ScoredColumns::with_capacity(range.len(), out);
+    let mut rejects = Vec::new();
+    let mut profiles = vec![CustomerProfile::blank(); BLOCK_ROWS];
+    let mut problems = vec![None; BLOCK_ROWS];
+    for start in range.clone().step_by(BLOCK_ROWS) {
+        let n = BLOCK_ROWS.min(range.end - start);
+        columns.fill_block(start, &mut profiles[..n], &mut problems[..n]);
+        for (k, (profile, problem)) in profiles.iter().zip(&mut problems).take(n).enumerate() {
+            let i = start + k;
+            let assessed = match problem.take() {
+                Some(p) => Err(p),
+                None => model.scoring.assess(profile, opts).map_err(|e| {
+                    (
+                        format!("profile.extra_features[\"{}\"]", e.key),
+                        "is required by the model".to_owned(),
+                    )
+                }),
+            };
+            match assessed {
+                Ok(a) => scored.push(i, &model.scoring, out, &a),
+                Err((field, reason)) => rejects.push(Reject {
+                    position: rows.position(i),
+                    customer_id: columns.customer_id(i).to_owned(),
+                    field,
+                    reason,
+                }),
+            }
         }
-        top_reasons.push_str(&s.churn.features()[r.feature].name);
-        top_reasons.push(':');
-        push_fixed4(&mut top_reasons, r.contribution, true);
     }
-    let mut candidates = String::new();
-    for o in a.decision.ranked.iter().filter(|o| o.expected_value > 0.0) {
-        let act = &s.actions.actions[o.action];
-        if !candidates.is_empty() {
-            candidates.push('|');
-        }
-        candidates.push_str(&act.id);
-        candidates.push(':');
-        push_fixed4(&mut candidates, o.expected_value, false);
-        let _ = write!(candidates, ":{}", act.cost);
-    }
-    ScoredRow {
-        customer_id,
-        churn_probability: a.churn.probability,
-        value: a.value,
-        tier: a.tier.tier,
-        key_account: a.tier.key_account,
-        best_action: best
-            .map_or("no_action", |o| s.actions.actions[o.action].id.as_str())
-            .to_owned(),
-        best_expected_value: best.map_or(0.0, |o| o.expected_value),
-        top_reasons,
-        candidates,
-    }
+    let table = scored.finish_table(out, rows.id_column())?;
+    Ok(Chunk {
+        scored,
+        table,
+        rejects,
+    })
 }
 
 /// Appends `x` with four decimals (`{:.4}`, or `{:+.4}` with `sign`), through integer formatting:
 /// the standard library's fixed-precision float formatting is a fifth of the offline scoring time.
-fn push_fixed4(out: &mut String, x: f64, sign: bool) {
+pub(crate) fn push_fixed4(out: &mut String, x: f64, sign: bool) {
     use std::fmt::Write as _;
     let scaled = (x * 1e4).round();
     if !scaled.is_finite() || scaled.abs() >= 9e15 {
@@ -293,11 +284,11 @@ fn push_fixed4(out: &mut String, x: f64, sign: bool) {
 }
 
 /// Quotes a CSV field when it needs it.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
-        s.to_owned()
+        s.into()
     }
 }
 

@@ -188,7 +188,7 @@ impl ChurnModel {
     }
 
     /// Raw value of feature `i` for `p`.
-    #[inline]
+    #[inline(always)]
     fn raw_value(&self, i: usize, p: &CustomerProfile) -> Result<f64, MissingExtraFeature> {
         match &self.compiled[i].source {
             FeatureSource::Builtin(b) => Ok(b.value(p)),
@@ -271,6 +271,10 @@ impl ChurnModel {
 #[inline]
 fn insert_top_k(top: &mut Vec<ChurnReason>, k: usize, r: ChurnReason) {
     let mag = r.contribution.abs();
+    // Most features do not make the list once it is full: one comparison settles them.
+    if top.len() == k && top.last().is_none_or(|t| mag <= t.contribution.abs()) {
+        return;
+    }
     let pos = top
         .iter()
         .position(|t| mag > t.contribution.abs())

@@ -53,20 +53,54 @@ impl BuiltinFeature {
         }
     }
 
-    /// Checks that `v` is a valid value of the field: finite, whole for counts, 0 or 1 for
-    /// flags, within [`BuiltinFeature::bounds`].
+    /// The rule the field's values obey.
+    pub fn rule(self) -> FieldRule {
+        let (min, max) = self.bounds();
+        FieldRule {
+            kind: self.kind(),
+            min,
+            max,
+        }
+    }
+
+    /// Checks that `v` is a valid value of the field: see [`FieldRule::check`].
     ///
     /// # Errors
     /// The first rule `v` breaks.
     #[inline]
     pub fn check(self, v: f64) -> Result<(), FieldProblem> {
+        self.rule().check(v)
+    }
+}
+
+/// What a typed field accepts: its kind and its bounds (both included).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FieldRule {
+    /// Count, flag or amount.
+    pub kind: FeatureKind,
+    /// Smallest value accepted.
+    pub min: f64,
+    /// Largest value accepted.
+    pub max: f64,
+}
+
+impl FieldRule {
+    /// Checks that `v` is finite, whole for counts, 0 or 1 for flags, within the bounds.
+    ///
+    /// # Errors
+    /// The first rule `v` breaks.
+    #[inline]
+    pub fn check(&self, v: f64) -> Result<(), FieldProblem> {
+        let Self { kind, min, max } = *self;
         if !v.is_finite() {
             return Err(FieldProblem::NotFinite(v));
         }
-        let (min, max) = self.bounds();
-        match self.kind() {
+        match kind {
             FeatureKind::Flag if v != 0.0 && v != 1.0 => Err(FieldProblem::NotFlag(v)),
-            FeatureKind::Count if v < 0.0 || v.fract() != 0.0 => Err(FieldProblem::NotWhole(v)),
+            // Above 2^53 every f64 is whole; below, a round trip through u64 tells.
+            FeatureKind::Count if v < 0.0 || (v < 9.0e15 && (v as u64) as f64 != v) => {
+                Err(FieldProblem::NotWhole(v))
+            }
             FeatureKind::Count if min > 0.0 && !(min..=max).contains(&v) => {
                 Err(FieldProblem::Outside { value: v, min, max })
             }
@@ -125,32 +159,38 @@ impl CustomerProfile {
     #[inline]
     pub fn set(&mut self, f: BuiltinFeature, v: f64) {
         debug_assert!(f.check(v).is_ok(), "{f:?} = {v} was not checked");
-        let count = v as u32;
-        let flag = v == 1.0;
+        f.setter()(self, v);
+    }
+}
+
+impl BuiltinFeature {
+    /// The function that stores a checked value into this field: chosen once, then applied
+    /// row after row when a whole column is loaded.
+    pub fn setter(self) -> fn(&mut CustomerProfile, f64) {
         use BuiltinFeature as B;
-        match f {
-            B::AgeYears => self.age_years = count,
-            B::TenureMonths => self.tenure_months = count,
-            B::ProductsHeld => self.products_held = count,
-            B::HasMortgage => self.has_mortgage = flag,
-            B::SalaryCredited => self.salary_credited = flag,
-            B::DirectDebits => self.direct_debits = count,
-            B::TotalBalance => self.total_balance = v,
-            B::BalanceTrend3m => self.balance_trend_3m = v,
-            B::DigitalLogins30d => self.digital_logins_30d = count,
-            B::Transactions30d => self.transactions_30d = count,
-            B::TransactionsTrend3m => self.transactions_trend_3m = v,
-            B::Complaints12m => self.complaints_12m = count,
-            B::OpenComplaint => self.open_complaint = flag,
-            B::FeeIncrease6m => self.fee_increase_6m = flag,
-            B::ProductsClosed12m => self.products_closed_12m = count,
-            B::HasRelationshipManager => self.has_relationship_manager = flag,
-            B::DaysSinceLastContact => self.days_since_last_contact = count,
-            B::DaysSinceLastActivity => self.days_since_last_activity = count,
-            B::Contacts30d => self.contacts_30d = count,
-            B::AnnualMargin => self.annual_margin = v,
-            B::Referrals12m => self.referrals_12m = count,
-            B::ContactConsent => self.contact_consent = flag,
+        match self {
+            B::AgeYears => |p, v| p.age_years = v as u32,
+            B::TenureMonths => |p, v| p.tenure_months = v as u32,
+            B::ProductsHeld => |p, v| p.products_held = v as u32,
+            B::HasMortgage => |p, v| p.has_mortgage = v == 1.0,
+            B::SalaryCredited => |p, v| p.salary_credited = v == 1.0,
+            B::DirectDebits => |p, v| p.direct_debits = v as u32,
+            B::TotalBalance => |p, v| p.total_balance = v,
+            B::BalanceTrend3m => |p, v| p.balance_trend_3m = v,
+            B::DigitalLogins30d => |p, v| p.digital_logins_30d = v as u32,
+            B::Transactions30d => |p, v| p.transactions_30d = v as u32,
+            B::TransactionsTrend3m => |p, v| p.transactions_trend_3m = v,
+            B::Complaints12m => |p, v| p.complaints_12m = v as u32,
+            B::OpenComplaint => |p, v| p.open_complaint = v == 1.0,
+            B::FeeIncrease6m => |p, v| p.fee_increase_6m = v == 1.0,
+            B::ProductsClosed12m => |p, v| p.products_closed_12m = v as u32,
+            B::HasRelationshipManager => |p, v| p.has_relationship_manager = v == 1.0,
+            B::DaysSinceLastContact => |p, v| p.days_since_last_contact = v as u32,
+            B::DaysSinceLastActivity => |p, v| p.days_since_last_activity = v as u32,
+            B::Contacts30d => |p, v| p.contacts_30d = v as u32,
+            B::AnnualMargin => |p, v| p.annual_margin = v,
+            B::Referrals12m => |p, v| p.referrals_12m = v as u32,
+            B::ContactConsent => |p, v| p.contact_consent = v == 1.0,
         }
     }
 }

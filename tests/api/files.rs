@@ -80,7 +80,8 @@ fn score_writes_one_row_per_good_customer_and_reports_bad_rows_by_line() {
         rejects[1]
     );
     assert!(
-        rejects[2].starts_with("2001,C000002000,profile.has_mortgage,`maybe` is not a valid value"),
+        rejects[2]
+            .starts_with("2001,C000002000,profile.has_mortgage,\"`maybe` is not a yes/no value"),
         "{}",
         rejects[2]
     );
@@ -136,6 +137,7 @@ fn score_writes_one_row_per_good_customer_and_reports_bad_rows_by_line() {
 fn parquet_and_csv_inputs_and_outputs_round_trip_to_the_same_scores() {
     use arrow_array::cast::AsArray;
     use arrow_array::types::Float64Type;
+    use arrow_array::Array;
     let tmp = tempfile::tempdir().unwrap();
     let p = |f: &str| tmp.path().join(f).display().to_string();
     let models = shipped_models().display().to_string();
@@ -197,9 +199,29 @@ fn parquet_and_csv_inputs_and_outputs_round_trip_to_the_same_scores() {
         .build()
         .unwrap();
     let mut probabilities = Vec::new();
+    let mut coded = Vec::new();
     for batch in reader {
         let batch = batch.unwrap();
         assert_eq!(batch.schema().field(1).name(), "churn_probability");
+        // Tiers, actions and reasons are dictionary-coded names, the same text as in CSV.
+        let name = |column: &str, i: usize| -> String {
+            let c = batch.column_by_name(column).unwrap();
+            let d = c.as_any_dictionary();
+            let key = d.normalized_keys()[i];
+            if c.is_null(i) {
+                String::new()
+            } else {
+                d.values().as_string::<i32>().value(key).to_owned()
+            }
+        };
+        for i in 0..batch.num_rows() {
+            coded.push(format!(
+                "{},{},{}",
+                name("tier", i),
+                name("best_action", i),
+                name("reason_1", i)
+            ));
+        }
         probabilities.extend(
             batch
                 .column(1)
@@ -217,5 +239,55 @@ fn parquet_and_csv_inputs_and_outputs_round_trip_to_the_same_scores() {
     assert_eq!(
         probabilities, from_csv,
         "the Parquet output holds the same probabilities, bit for bit"
+    );
+    let coded_csv: Vec<String> = a
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            format!("{},{},{}", c[7], c[9], c[11])
+        })
+        .collect();
+    assert_eq!(coded, coded_csv);
+    assert!(
+        coded.iter().all(|c| !c.ends_with(',')),
+        "every customer has reasons"
+    );
+}
+
+#[test]
+fn a_parquet_profile_column_of_text_is_refused_at_open_naming_it() {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("text.parquet");
+    let text = |v: &[&str]| Arc::new(StringArray::from(v.to_vec())) as ArrayRef;
+    let batch = RecordBatch::try_from_iter([
+        ("customer_id", text(&["C1", "C2"])),
+        ("age_years", text(&["40", "fifty"])),
+    ])
+    .unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&input).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bankscore"))
+        .args(["score", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(tmp.path().join("out.csv"))
+        .arg("--models-dir")
+        .arg(shipped_models())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("column age_years is Utf8, expected a number or boolean"),
+        "{stderr}"
     );
 }
