@@ -29,12 +29,15 @@ pub(super) async fn record(
     let Some(log) = log else {
         return Ok(());
     };
+    let customer = log.hasher().hash(&d.profile.customer_id);
+    // Logs name a customer only by the keyed hash, and never show profile values.
+    tracing::debug!(customer = %customer, rpc = ?d.rpc, "auditing decision");
     let line = DecisionRecord {
         time: now(),
         request_id: d.request_id,
         rpc: d.rpc,
         record: None,
-        customer: log.hasher().hash(&d.profile.customer_id),
+        customer,
         model: (&d.model.id).into(),
         options: d.options.into(),
         inputs: ScoredInputs(d.profile),
