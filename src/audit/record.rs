@@ -16,11 +16,9 @@ use std::time::SystemTime;
 
 use serde::ser::SerializeMap;
 
+use super::outputs::Outputs;
 use crate::domain::profile::{BuiltinFeature, FeatureKind};
-use crate::domain::{
-    AssessOptions, Assessment, ChurnPrediction, CustomerProfile, ScoringModel, ValueAssessment,
-    ValueTier,
-};
+use crate::domain::{AssessOptions, CustomerProfile};
 use crate::model_store::ModelId;
 
 /// The decision RPC a record comes from.
@@ -84,97 +82,6 @@ impl From<Options> for AssessOptions {
         Self {
             max_reasons: o.max_reasons,
             include_ineligible: o.include_ineligible,
-        }
-    }
-}
-
-/// The three value parts, their total and the value at risk.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ValueParts {
-    /// Trailing-12-month margin.
-    pub realized: f64,
-    /// CLV over the horizon.
-    pub potential: f64,
-    /// Referral value.
-    pub influence: f64,
-    /// The sum.
-    pub total: f64,
-    /// What leaving would cost the bank.
-    pub value_at_risk: f64,
-}
-
-/// The next best action and its expected value.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Chosen {
-    /// The action id, or `no_action`.
-    pub action: String,
-    /// Its expected value; `None` for `no_action`.
-    pub expected_value: Option<f64>,
-}
-
-/// What the decision answered. Parts an RPC does not compute are absent.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Outputs {
-    /// Churn probability over the model's horizon.
-    pub churn_probability: f64,
-    /// Value parts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<ValueParts>,
-    /// Value tier.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tier: Option<ValueTier>,
-    /// Key account (top of tier A).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_account: Option<bool>,
-    /// The next best action.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<Chosen>,
-}
-
-impl Outputs {
-    /// Outputs of a full assessment (Score, RecommendRetentionAction, ScoreStream).
-    pub fn of_assessment(model: &ScoringModel, a: &Assessment) -> Self {
-        let best = a.decision.best();
-        Self {
-            decision: Some(Chosen {
-                action: best.map_or_else(
-                    || "no_action".to_owned(),
-                    |o| model.actions.actions[o.action].id.clone(),
-                ),
-                expected_value: best.map(|o| o.expected_value),
-            }),
-            ..Self::of_value(&a.value_assessment())
-        }
-    }
-
-    /// Outputs of a value assessment (ClassifyValueTier).
-    pub fn of_value(v: &ValueAssessment) -> Self {
-        Self {
-            churn_probability: v.churn_probability,
-            value: Some(ValueParts {
-                realized: v.value.realized,
-                potential: v.value.potential,
-                influence: v.value.influence,
-                total: v.value.total,
-                value_at_risk: v.value.value_at_risk,
-            }),
-            tier: Some(v.tier.tier),
-            key_account: Some(v.tier.key_account),
-            decision: None,
-        }
-    }
-
-    /// Outputs of a churn prediction (PredictChurn).
-    pub fn of_churn(c: &ChurnPrediction) -> Self {
-        Self {
-            churn_probability: c.probability,
-            value: None,
-            tier: None,
-            key_account: None,
-            decision: None,
         }
     }
 }

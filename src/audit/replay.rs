@@ -10,11 +10,9 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::record::{AuditEntry, Outputs, Rpc};
+use super::outputs::Outputs;
+use super::record::{AuditEntry, Rpc};
 use crate::model_store::{load_bundle, LoadedModel};
-
-/// Largest relative difference between a recorded and a replayed number that still matches.
-pub const TOLERANCE: f64 = 1e-12;
 
 /// Differences and failures listed in a report's text (the counts are always complete).
 const LISTED: usize = 20;
@@ -168,91 +166,7 @@ fn replay_line(line: &str, models: &mut ModelCache) -> Result<(String, Vec<Strin
                 .map_err(missing)?,
         ),
     };
-    Ok((entry.request_id, compare(&entry.outputs, &replayed)))
-}
-
-/// The outputs that differ, each described.
-pub fn compare(recorded: &Outputs, replayed: &Outputs) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut number = |what: &str, a: Option<f64>, b: Option<f64>| {
-        let same = match (a, b) {
-            (Some(a), Some(b)) => close(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        if !same {
-            out.push(format!(
-                "{what}: recorded {}, replayed {}",
-                show(a),
-                show(b)
-            ));
-        }
-    };
-    number(
-        "churn_probability",
-        Some(recorded.churn_probability),
-        Some(replayed.churn_probability),
-    );
-    let part = |o: &Outputs, f: fn(&super::record::ValueParts) -> f64| o.value.as_ref().map(f);
-    number(
-        "value.realized",
-        part(recorded, |v| v.realized),
-        part(replayed, |v| v.realized),
-    );
-    number(
-        "value.potential",
-        part(recorded, |v| v.potential),
-        part(replayed, |v| v.potential),
-    );
-    number(
-        "value.influence",
-        part(recorded, |v| v.influence),
-        part(replayed, |v| v.influence),
-    );
-    number(
-        "value.total",
-        part(recorded, |v| v.total),
-        part(replayed, |v| v.total),
-    );
-    number(
-        "value.value_at_risk",
-        part(recorded, |v| v.value_at_risk),
-        part(replayed, |v| v.value_at_risk),
-    );
-    number(
-        "decision.expected_value",
-        recorded.decision.as_ref().and_then(|d| d.expected_value),
-        replayed.decision.as_ref().and_then(|d| d.expected_value),
-    );
-    if recorded.tier != replayed.tier {
-        out.push(format!(
-            "tier: recorded {:?}, replayed {:?}",
-            recorded.tier, replayed.tier
-        ));
-    }
-    if recorded.key_account != replayed.key_account {
-        out.push(format!(
-            "key_account: recorded {:?}, replayed {:?}",
-            recorded.key_account, replayed.key_account
-        ));
-    }
-    let action = |o: &Outputs| o.decision.as_ref().map(|d| d.action.clone());
-    if action(recorded) != action(replayed) {
-        out.push(format!(
-            "decision.action: recorded {:?}, replayed {:?}",
-            action(recorded),
-            action(replayed)
-        ));
-    }
-    out
-}
-
-fn close(a: f64, b: f64) -> bool {
-    a == b || (a - b).abs() <= TOLERANCE * a.abs().max(b.abs()).max(1.0)
-}
-
-fn show(x: Option<f64>) -> String {
-    x.map_or_else(|| "none".into(), |v| v.to_string())
+    Ok((entry.request_id, entry.outputs.differences(&replayed)))
 }
 
 /// Bundles loaded so far, by name and version; a version that failed keeps its reason.
@@ -298,57 +212,5 @@ impl<'a> ModelCache<'a> {
             ));
         }
         Ok(model)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::audit::record::{Chosen, ValueParts};
-
-    fn outputs() -> Outputs {
-        Outputs {
-            churn_probability: 0.25,
-            value: Some(ValueParts {
-                realized: 100.0,
-                potential: 200.0,
-                influence: 0.0,
-                total: 300.0,
-                value_at_risk: 200.0,
-            }),
-            tier: Some(crate::domain::ValueTier::B),
-            key_account: Some(false),
-            decision: Some(Chosen {
-                action: "fee_waiver".into(),
-                expected_value: Some(3.5),
-            }),
-        }
-    }
-
-    #[test]
-    fn equal_outputs_and_rounding_noise_show_no_difference() {
-        let mut b = outputs();
-        assert!(compare(&outputs(), &b).is_empty());
-        b.churn_probability += 1e-17;
-        assert!(compare(&outputs(), &b).is_empty());
-    }
-
-    #[test]
-    fn each_changed_output_is_named() {
-        let mut b = outputs();
-        b.churn_probability = 0.26;
-        b.tier = Some(crate::domain::ValueTier::A);
-        b.decision = Some(Chosen {
-            action: "no_action".into(),
-            expected_value: None,
-        });
-        let diffs = compare(&outputs(), &b);
-        assert_eq!(diffs.len(), 4, "{diffs:?}");
-        assert!(diffs[0].starts_with("churn_probability: recorded 0.25, replayed 0.26"));
-        assert!(diffs.iter().any(|d| d.starts_with("tier:")));
-        assert!(diffs.iter().any(|d| d.starts_with("decision.action:")));
-        assert!(diffs
-            .iter()
-            .any(|d| d == "decision.expected_value: recorded 3.5, replayed none"));
     }
 }

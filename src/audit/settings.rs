@@ -32,7 +32,8 @@ impl Default for AuditSettings {
     }
 }
 
-/// The secret key of the customer-id hash. `Debug` never shows it.
+/// The secret key of the customer-id hash. `Debug` never shows it; serde reads and writes the
+/// plain secret (a settings file holds it), so never log serialized settings.
 #[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct HashKey(String);

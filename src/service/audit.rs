@@ -10,10 +10,15 @@ use crate::model_store::LoadedModel;
 
 /// One decision to audit.
 pub(super) struct Decision<'a> {
+    /// The RPC that decided.
     pub rpc: Rpc,
+    /// The request id echoed to the caller.
     pub request_id: &'a str,
+    /// The deciding bundle.
     pub model: &'a LoadedModel,
+    /// The profile as scored.
     pub profile: &'a CustomerProfile,
+    /// The options it was scored with.
     pub options: AssessOptions,
 }
 
