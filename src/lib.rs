@@ -4,11 +4,13 @@
 //! - [`domain`]: the pure scoring core (profile, churn model, value, tiers, actions, arbitration);
 //! - [`model_store`]: the on-disk model bundle format, its validation and the registry of loaded versions;
 //! - [`training`]: the synthetic customer generator and `bankscore train` (linfa logistic regression);
+//! - [`audit`]: the decision audit log (keyed customer hashes, rotation) and its replay;
 //! - [`service`]: the tonic edge: conversions, status mapping, health, reflection and `serve`;
 //! - [`client`]: `bankscore call`, one RPC with a profile from a JSON file;
 //! - [`loadgen`]: the load generator for the unary `Score` RPC;
 //! - [`telemetry`]: tracing set-up.
 
+pub mod audit;
 pub mod batch;
 pub mod client;
 pub mod domain;

@@ -18,6 +18,15 @@ use bankscore::training::{self, TrainSettings};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log format on stderr.
+    #[arg(
+        long,
+        global = true,
+        env = "BANKSCORE_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: bankscore::telemetry::LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -54,6 +63,18 @@ enum Command {
     Loadgen(LoadgenArgs),
     /// Stream synthetic customers through ScoreStream and report customers per second.
     Streamgen(StreamgenArgs),
+    /// Re-score audit log records with their recorded model versions and report differences.
+    Replay(ReplayArgs),
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// Audit files (JSON Lines), e.g. the rotated files then the live one.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Models directory holding the recorded <name>/<version>/ bundles.
+    #[arg(long, env = "BANKSCORE_MODELS_DIR", default_value = "models")]
+    models_dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -82,6 +103,16 @@ struct ServeArgs {
     /// A change must be stable this long before it is loaded.
     #[arg(long, env = "BANKSCORE_WATCH_DEBOUNCE", default_value = "2s", value_parser = humantime::parse_duration)]
     watch_debounce: Duration,
+    /// Record every decision in this JSON Lines file before replying (needs the hash key in
+    /// BANKSCORE_AUDIT_HASH_KEY); default: no audit log.
+    #[arg(long, env = "BANKSCORE_AUDIT_LOG")]
+    audit_log: Option<PathBuf>,
+    /// Size at which the audit file is renamed aside and a new one started.
+    #[arg(long, env = "BANKSCORE_AUDIT_MAX_BYTES", default_value_t = bankscore::audit::settings::DEFAULT_MAX_FILE_BYTES)]
+    audit_max_bytes: u64,
+    /// fdatasync the audit file before acknowledging each group of decisions.
+    #[arg(long, env = "BANKSCORE_AUDIT_FSYNC")]
+    audit_fsync: bool,
 }
 
 #[derive(Args)]
@@ -296,7 +327,7 @@ struct LoadgenArgs {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    bankscore::telemetry::init_tracing("info");
+    bankscore::telemetry::init_tracing_as("info", cli.log_format);
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Generate(args) => {
@@ -320,6 +351,17 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Train(args) => train(args),
+        Command::Replay(args) => {
+            let report = bankscore::audit::replay_files(&args.files, &args.models_dir)?;
+            print!("{report}");
+            anyhow::ensure!(
+                report.is_clean(),
+                "{} records differ and {} could not be replayed",
+                report.differing.len(),
+                report.unreplayable.len()
+            );
+            Ok(())
+        }
         Command::Deploy(args) => deploy(args),
         Command::Score(args) => score(args),
         Command::Plan(args) => plan(args),
@@ -427,6 +469,19 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::error!(cause = %problem, "model bundle problem at start-up");
     }
     let store = Arc::new(store);
+    let audit = bankscore::audit::AuditSettings {
+        path: args.audit_log.clone(),
+        max_file_bytes: args.audit_max_bytes,
+        // The key only ever comes from the environment: flags show up in process listings.
+        hash_key: bankscore::audit::HashKey::new(
+            std::env::var("BANKSCORE_AUDIT_HASH_KEY").unwrap_or_default(),
+        ),
+        fsync: args.audit_fsync,
+    };
+    let audit = bankscore::audit::AuditLog::from_settings(&audit)?.map(Arc::new);
+    if let Some(log) = &audit {
+        tracing::info!(path = %log.path().display(), max_bytes = args.audit_max_bytes, fsync = args.audit_fsync, "auditing every decision");
+    }
     let registry = store.current();
     tracing::info!(
         model = %registry.name(),
@@ -460,6 +515,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let sighup = tokio::spawn(sighup);
         let mut config = bankscore::service::ServerConfig {
             max_bulk_streams: args.max_bulk_streams,
+            audit,
             ..Default::default()
         };
         if let Some(n) = args.bulk_threads {

@@ -9,11 +9,13 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::audit::{self, ChunkRecords};
 use super::convert;
 use super::pb::{self, batch_scoring_service_server::BatchScoringService};
+use crate::audit::AuditLog;
 use crate::batch::plan::{self, Assignment, Candidates, Limits};
 use crate::batch::{BulkError, BulkExecutor};
-use crate::domain::{AssessOptions, CustomerProfile};
+use crate::domain::{AssessOptions, Assessment, CustomerProfile};
 use crate::model_store::{LoadedModel, ModelStore};
 
 /// Most records in one `ScoreStream` chunk.
@@ -88,12 +90,26 @@ impl Drop for Admitted {
 pub struct BatchApi {
     store: Arc<ModelStore>,
     bulk: Arc<Bulk>,
+    audit: Option<Arc<AuditLog>>,
+    next_stream: AtomicU64,
 }
 
 impl BatchApi {
     /// Batch scoring over `store`, sharing `bulk`.
     pub fn new(store: Arc<ModelStore>, bulk: Arc<Bulk>) -> Self {
-        Self { store, bulk }
+        Self {
+            store,
+            bulk,
+            audit: None,
+            next_stream: AtomicU64::new(1),
+        }
+    }
+
+    /// Records every scored customer in `audit` (when set), one write per chunk, before the
+    /// chunk's results are sent.
+    pub fn with_audit(mut self, audit: Option<Arc<AuditLog>>) -> Self {
+        self.audit = audit;
+        self
     }
 }
 
@@ -115,6 +131,36 @@ pub fn score_records(
     records: Vec<pb::StreamRecord>,
     max_reasons: usize,
 ) -> Vec<pb::StreamResult> {
+    score_records_with(model, records, max_reasons, |_, _, _| {})
+}
+
+/// Scores one chunk and, with an audit log, renders the records of its decisions on the same
+/// bulk thread; `audit` names the log, the stream and the stream position of the first record.
+fn score_chunk(
+    model: &LoadedModel,
+    records: Vec<pb::StreamRecord>,
+    max_reasons: usize,
+    audit: Option<(&AuditLog, &str, u64)>,
+) -> (Vec<pb::StreamResult>, Vec<u8>) {
+    let Some((log, stream_id, first)) = audit else {
+        return (score_records(model, records, max_reasons), Vec::new());
+    };
+    let opts = AssessOptions {
+        max_reasons,
+        include_ineligible: false,
+    };
+    let mut audit = ChunkRecords::new(log, stream_id, model, opts, first);
+    let results = score_records_with(model, records, max_reasons, |i, p, a| audit.add(i, p, a));
+    (results, audit.lines)
+}
+
+/// [`score_records`], calling `on_decision` with each scored record's index in the chunk.
+fn score_records_with(
+    model: &LoadedModel,
+    records: Vec<pb::StreamRecord>,
+    max_reasons: usize,
+    mut on_decision: impl FnMut(usize, &CustomerProfile, &Assessment),
+) -> Vec<pb::StreamResult> {
     let scoring = &model.scoring;
     let opts = AssessOptions {
         max_reasons,
@@ -122,17 +168,20 @@ pub fn score_records(
     };
     records
         .into_iter()
-        .map(|record| {
+        .enumerate()
+        .map(|(i, record)| {
             let outcome = convert::profile(record.profile)
                 .and_then(|p: CustomerProfile| {
-                    scoring.assess(&p, opts).map_err(|e| {
+                    let a = scoring.assess(&p, opts).map_err(|e| {
                         Status::invalid_argument(format!(
                             "profile.{}: is required by the model {} version {}",
                             format_args!("extra_features[\"{}\"]", e.key),
                             model.id.name,
                             model.id.version
                         ))
-                    })
+                    })?;
+                    on_decision(i, &p, &a);
+                    Ok(a)
                 })
                 .map(|a| {
                     let option =
@@ -241,10 +290,15 @@ impl BatchScoringService for BatchApi {
         let admitted = self.bulk.admit()?;
         let mut inbound = request.into_inner();
         let (out, stream) = Outbox::new();
-        let (store, bulk) = (self.store.clone(), self.bulk.clone());
+        let (store, bulk, log) = (self.store.clone(), self.bulk.clone(), self.audit.clone());
+        let stream_id = format!(
+            "bankscore-stream-{}",
+            self.next_stream.fetch_add(1, Ordering::Relaxed)
+        );
         tokio::spawn(async move {
             let _admitted = admitted;
             let mut stream_model: Option<(Arc<LoadedModel>, usize)> = None;
+            let mut position = 0u64;
             loop {
                 let chunk = match next_message(&mut inbound).await {
                     Ok(Some(chunk)) => chunk,
@@ -278,19 +332,33 @@ impl BatchScoringService for BatchApi {
                     break;
                 }
                 let (model, max_reasons) = stream_model.clone().expect("set on the first chunk");
+                let first_record = position;
+                position += chunk.records.len() as u64;
                 let scored = {
-                    let model = model.clone();
+                    let (model, log, stream_id) = (model.clone(), log.clone(), stream_id.clone());
                     bulk.executor
-                        .run(move || score_records(&model, chunk.records, max_reasons))
+                        .run(move || {
+                            let audit = log
+                                .as_deref()
+                                .map(|l| (l, stream_id.as_str(), first_record));
+                            score_chunk(&model, chunk.records, max_reasons, audit)
+                        })
                         .await
                 };
-                let results = match scored {
-                    Ok(results) => results,
+                let (results, audit_lines) = match scored {
+                    Ok(scored) => scored,
                     Err(e) => {
                         out.fail(bulk_status(e));
                         break;
                     }
                 };
+                // The chunk's decisions reach the audit log, in one write, before its results go out.
+                if let (Some(log), false) = (&log, audit_lines.is_empty()) {
+                    if let Err(e) = log.append(audit_lines).await {
+                        out.fail(audit::unaudited(e));
+                        break;
+                    }
+                }
                 let response = pb::ScoreStreamResponse {
                     model: first.then(|| (&model.id).into()),
                     results,

@@ -1,6 +1,7 @@
 //! The gRPC edge: generated types, conversions, the scoring handlers and the server.
 
 mod admin;
+mod audit;
 mod batch;
 pub mod convert;
 mod scoring;

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::audit::{self, Decision};
 use super::convert;
 use super::pb::{self, scoring_service_server::ScoringService};
+use crate::audit::{AuditLog, Outputs, Rpc};
 use crate::domain::{
     AssessOptions, Assessment, CustomerProfile, MissingExtraFeature, ValueAssessment,
 };
@@ -17,6 +19,7 @@ use crate::model_store::{LoadedModel, ModelRegistry, ModelStore, UnknownVersion}
 pub struct ScoringApi {
     store: Arc<ModelStore>,
     next_request: AtomicU64,
+    audit: Option<Arc<AuditLog>>,
 }
 
 /// A challenger answer this far from the champion's (in probability) is logged at info level.
@@ -91,7 +94,33 @@ impl ScoringApi {
         Self {
             store,
             next_request: AtomicU64::new(1),
+            audit: None,
         }
+    }
+
+    /// Records every decision in `audit` (when set) before replying.
+    pub fn with_audit(mut self, audit: Option<Arc<AuditLog>>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// Audits one decision of `r`; see [`audit::record`].
+    async fn audit(
+        &self,
+        r: &Resolved,
+        rpc: Rpc,
+        profile: &CustomerProfile,
+        options: AssessOptions,
+        outputs: impl FnOnce() -> Outputs,
+    ) -> Result<(), Status> {
+        let d = Decision {
+            rpc,
+            request_id: &r.request_id,
+            model: &r.model,
+            profile,
+            options,
+        };
+        audit::record(self.audit.as_deref(), d, outputs).await
     }
 
     /// The model a request asked for and the request id to echo (assigned when empty).
@@ -110,6 +139,9 @@ impl ScoringApi {
         } else {
             ctx.request_id
         };
+        let span = tracing::Span::current();
+        span.record("request_id", request_id.as_str());
+        span.record("model_version", model.id.version.as_str());
         Ok(Resolved {
             model,
             registry,
@@ -134,6 +166,7 @@ fn missing_feature(model: &LoadedModel) -> impl FnOnce(MissingExtraFeature) -> S
 
 #[tonic::async_trait]
 impl ScoringService for ScoringApi {
+    #[tracing::instrument(skip_all, fields(request_id = tracing::field::Empty, model_version = tracing::field::Empty))]
     async fn classify_value_tier(
         &self,
         request: Request<pb::ClassifyValueTierRequest>,
@@ -147,6 +180,14 @@ impl ScoringService for ScoringApi {
             .classify_value(&profile)
             .map_err(missing_feature(&r.model))?;
         r.shadow(&profile, &v, None);
+        let opts = AssessOptions {
+            max_reasons: 0,
+            include_ineligible: false,
+        };
+        self.audit(&r, Rpc::ClassifyValueTier, &profile, opts, || {
+            Outputs::of_value(&v)
+        })
+        .await?;
         Ok(Response::new(pb::ClassifyValueTierResponse {
             model: Some((&r.model.id).into()),
             request_id: r.request_id,
@@ -156,6 +197,7 @@ impl ScoringService for ScoringApi {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(request_id = tracing::field::Empty, model_version = tracing::field::Empty))]
     async fn predict_churn(
         &self,
         request: Request<pb::PredictChurnRequest>,
@@ -178,6 +220,14 @@ impl ScoringService for ScoringApi {
                 None,
             );
         }
+        let opts = AssessOptions {
+            max_reasons,
+            include_ineligible: false,
+        };
+        self.audit(&r, Rpc::PredictChurn, &profile, opts, || {
+            Outputs::of_churn(&churn)
+        })
+        .await?;
         Ok(Response::new(pb::PredictChurnResponse {
             model: Some((&r.model.id).into()),
             request_id: r.request_id,
@@ -185,6 +235,7 @@ impl ScoringService for ScoringApi {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(request_id = tracing::field::Empty, model_version = tracing::field::Empty))]
     async fn recommend_retention_action(
         &self,
         request: Request<pb::RecommendRetentionActionRequest>,
@@ -197,6 +248,10 @@ impl ScoringService for ScoringApi {
             include_ineligible: req.include_ineligible,
         };
         let a = r.assess(&profile, opts)?;
+        self.audit(&r, Rpc::RecommendRetentionAction, &profile, opts, || {
+            Outputs::of_assessment(&r.model.scoring, &a)
+        })
+        .await?;
         Ok(Response::new(pb::RecommendRetentionActionResponse {
             model: Some((&r.model.id).into()),
             request_id: r.request_id,
@@ -210,6 +265,7 @@ impl ScoringService for ScoringApi {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(request_id = tracing::field::Empty, model_version = tracing::field::Empty))]
     async fn score(
         &self,
         request: Request<pb::ScoreRequest>,
@@ -222,6 +278,10 @@ impl ScoringService for ScoringApi {
             include_ineligible: req.include_ineligible,
         };
         let a = r.assess(&profile, opts)?;
+        self.audit(&r, Rpc::Score, &profile, opts, || {
+            Outputs::of_assessment(&r.model.scoring, &a)
+        })
+        .await?;
         Ok(Response::new(pb::ScoreResponse {
             model: Some((&r.model.id).into()),
             request_id: r.request_id,

@@ -16,6 +16,7 @@ use super::pb::{
     scoring_service_server::ScoringServiceServer,
 };
 use super::scoring::ScoringApi;
+use crate::audit::AuditLog;
 use crate::model_store::ModelStore;
 
 /// Largest request or response message, in bytes (a profile is well under 4 KiB).
@@ -35,20 +36,23 @@ pub const CONNECTION_WINDOW_BYTES: u32 = 8 * STREAM_WINDOW_BYTES;
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Server settings beyond the listener and the models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Low-priority threads for bulk scoring and planning.
     pub bulk_threads: usize,
     /// Bulk streams (ScoreStream, PlanCampaign) allowed at once.
     pub max_bulk_streams: usize,
+    /// Where every decision is recorded before it is returned; closed (flushed) at shutdown.
+    pub audit: Option<Arc<AuditLog>>,
 }
 
 impl Default for ServerConfig {
-    /// One bulk thread per core, four bulk streams.
+    /// One bulk thread per core, four bulk streams, no audit log.
     fn default() -> Self {
         Self {
             bulk_threads: std::thread::available_parallelism().map_or(1, usize::from),
             max_bulk_streams: 4,
+            audit: None,
         }
     }
 }
@@ -67,7 +71,7 @@ pub async fn serve(
 
 /// Serves the scoring, batch and model-admin APIs, `grpc.health.v1` and server reflection (v1
 /// and v1alpha) on `listener` until `shutdown` completes, then lets in-flight calls finish (up
-/// to [`DRAIN_TIMEOUT`]).
+/// to [`DRAIN_TIMEOUT`]) and closes the audit log.
 ///
 /// Health reports NOT_SERVING until the services are registered with their models, and again
 /// once shutdown begins.
@@ -96,10 +100,12 @@ pub async fn serve_with(
 
     let bulk = Arc::new(Bulk::new(config.bulk_threads, config.max_bulk_streams));
     let admin = ModelAdminServiceServer::new(AdminApi::new(store.clone(), bulk.clone()));
-    let batch = BatchScoringServiceServer::new(BatchApi::new(store.clone(), bulk))
+    let batch = BatchApi::new(store.clone(), bulk).with_audit(config.audit.clone());
+    let batch = BatchScoringServiceServer::new(batch)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let scoring = ScoringServiceServer::new(ScoringApi::new(store))
+    let scoring = ScoringApi::new(store).with_audit(config.audit.clone());
+    let scoring = ScoringServiceServer::new(scoring)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     health
@@ -153,11 +159,17 @@ pub async fn serve_with(
         .add_service(admin)
         .add_service(batch)
         .serve_with_incoming_shutdown(incoming, on_shutdown);
-    tokio::select! {
-        result = server => result?,
+    let served = tokio::select! {
+        result = server => result,
         () = drain_deadline => {
             tracing::warn!(timeout = ?DRAIN_TIMEOUT, "drain timeout reached; closing remaining connections");
+            Ok(())
+        }
+    };
+    if let Some(audit) = &config.audit {
+        if let Err(e) = audit.close().await {
+            tracing::error!(cause = %e, "closing the audit log");
         }
     }
-    Ok(())
+    Ok(served?)
 }

@@ -461,8 +461,10 @@ fn load_dataset(
     let data = Dataset::read_csv(path, &columns, &settings.label, mode)
         .with_context(|| format!("loading {}", path.display()))?;
     for ignored in &data.ignored {
-        tracing::warn!(column = %ignored.column, row = ignored.row, value = %ignored.value,
+        // The value itself may identify a customer: only at debug level, never in info logs.
+        tracing::warn!(column = %ignored.column, row = ignored.row,
             "column left out: not numeric (choose features with --features)");
+        tracing::debug!(column = %ignored.column, row = ignored.row, value = %ignored.value, "the non-numeric value");
     }
     features.retain(|f| data.column(&f.column).is_some());
     ensure!(

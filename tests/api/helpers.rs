@@ -7,6 +7,7 @@ use std::sync::Arc;
 use bankscore::domain::CustomerProfile;
 use bankscore::model_store::{ModelRegistry, ModelStore};
 use bankscore::service::pb::{self, scoring_service_client::ScoringServiceClient};
+use bankscore::service::ServerConfig;
 use bankscore::training::synthetic::Generator;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
@@ -43,6 +44,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the server on `models_dir`.
 pub async fn spawn_app_on(models_dir: &Path) -> TestApp {
+    spawn_app_with(models_dir, ServerConfig::default()).await
+}
+
+/// Starts the server on `models_dir` with `config`.
+pub async fn spawn_app_with(models_dir: &Path, config: ServerConfig) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         bankscore::telemetry::init_tracing("debug");
     }
@@ -54,9 +60,14 @@ pub async fn spawn_app_on(models_dir: &Path) -> TestApp {
         .expect("bind");
     let address = listener.local_addr().expect("address");
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(bankscore::service::serve(listener, store.clone(), async {
-        let _ = rx.await;
-    }));
+    let server = tokio::spawn(bankscore::service::serve_with(
+        listener,
+        store.clone(),
+        config,
+        async {
+            let _ = rx.await;
+        },
+    ));
     let channel = Channel::from_shared(format!("http://{address}"))
         .expect("uri")
         .connect()

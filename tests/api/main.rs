@@ -1,5 +1,6 @@
 //! Integration tests: the real server on 127.0.0.1:0, called through the generated client.
 
+mod audit;
 mod bad_input;
 mod bundles;
 mod campaign;
@@ -7,6 +8,7 @@ mod cli;
 mod files;
 mod health_reflection;
 mod helpers;
+mod logs;
 mod redeploy;
 mod scoring;
 mod stream;
