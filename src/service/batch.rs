@@ -13,7 +13,8 @@ use super::convert;
 use super::pb::{self, batch_scoring_service_server::BatchScoringService};
 use crate::batch::plan::{self, Assignment, Candidates, Limits};
 use crate::batch::{BulkError, BulkExecutor};
-use crate::domain::{AssessOptions, CustomerProfile};
+use crate::domain::{AssessOptions, Assessment, CustomerProfile};
+use crate::metrics::Metrics;
 use crate::model_store::{LoadedModel, ModelStore};
 
 /// Most records in one `ScoreStream` chunk.
@@ -88,12 +89,23 @@ impl Drop for Admitted {
 pub struct BatchApi {
     store: Arc<ModelStore>,
     bulk: Arc<Bulk>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl BatchApi {
     /// Batch scoring over `store`, sharing `bulk`.
     pub fn new(store: Arc<ModelStore>, bulk: Arc<Bulk>) -> Self {
-        Self { store, bulk }
+        Self {
+            store,
+            bulk,
+            metrics: None,
+        }
+    }
+
+    /// The same service, recording what it scores into `metrics`.
+    pub fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
+        self.metrics = metrics;
+        self
     }
 }
 
@@ -115,6 +127,16 @@ pub fn score_records(
     records: Vec<pb::StreamRecord>,
     max_reasons: usize,
 ) -> Vec<pb::StreamResult> {
+    score_records_with(model, records, max_reasons, |_, _| {})
+}
+
+/// [`score_records`], calling `on_assessed` with every record it could score.
+pub fn score_records_with(
+    model: &LoadedModel,
+    records: Vec<pb::StreamRecord>,
+    max_reasons: usize,
+    mut on_assessed: impl FnMut(&CustomerProfile, &Assessment),
+) -> Vec<pb::StreamResult> {
     let scoring = &model.scoring;
     let opts = AssessOptions {
         max_reasons,
@@ -125,7 +147,11 @@ pub fn score_records(
         .map(|record| {
             let outcome = convert::profile(record.profile)
                 .and_then(|p: CustomerProfile| {
-                    scoring.assess(&p, opts).map_err(|e| {
+                    let assessed = scoring.assess(&p, opts);
+                    if let Ok(a) = &assessed {
+                        on_assessed(&p, a);
+                    }
+                    assessed.map_err(|e| {
                         Status::invalid_argument(format!(
                             "profile.{}: is required by the model {} version {}",
                             format_args!("extra_features[\"{}\"]", e.key),
@@ -242,9 +268,11 @@ impl BatchScoringService for BatchApi {
         let mut inbound = request.into_inner();
         let (out, stream) = Outbox::new();
         let (store, bulk) = (self.store.clone(), self.bulk.clone());
+        let metrics = self.metrics.clone();
         tokio::spawn(async move {
             let _admitted = admitted;
             let mut stream_model: Option<(Arc<LoadedModel>, usize)> = None;
+            let mut pinned = false;
             loop {
                 let chunk = match next_message(&mut inbound).await {
                     Ok(Some(chunk)) => chunk,
@@ -256,6 +284,7 @@ impl BatchScoringService for BatchApi {
                 };
                 let first = stream_model.is_none();
                 if first {
+                    pinned = !chunk.model_version.is_empty();
                     let setup = store
                         .current()
                         .resolve(&chunk.model_version)
@@ -279,9 +308,14 @@ impl BatchScoringService for BatchApi {
                 }
                 let (model, max_reasons) = stream_model.clone().expect("set on the first chunk");
                 let scored = {
-                    let model = model.clone();
+                    let (model, metrics) = (model.clone(), metrics.clone());
                     bulk.executor
-                        .run(move || score_records(&model, chunk.records, max_reasons))
+                        .run(move || match metrics {
+                            Some(m) => {
+                                score_counted(&m, &model, !pinned, chunk.records, max_reasons)
+                            }
+                            None => score_records(&model, chunk.records, max_reasons),
+                        })
                         .await
                 };
                 let results = match scored {
@@ -435,6 +469,24 @@ impl BatchScoringService for BatchApi {
         });
         Ok(Response::new(stream))
     }
+}
+
+/// [`score_records`], counting the chunk into `metrics` once it is scored.
+fn score_counted(
+    metrics: &Metrics,
+    model: &LoadedModel,
+    champion: bool,
+    records: Vec<pb::StreamRecord>,
+    max_reasons: usize,
+) -> Vec<pb::StreamResult> {
+    let mut tally = metrics.chunk(model, champion);
+    let results = score_records_with(model, records, max_reasons, |p, a| tally.add(model, p, a));
+    let rejected = results
+        .iter()
+        .filter(|r| matches!(r.outcome, Some(pb::stream_result::Outcome::Error(_))))
+        .count();
+    metrics.merge_chunk(model, tally, rejected as u64);
+    results
 }
 
 fn bulk_status(e: BulkError) -> Status {

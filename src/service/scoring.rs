@@ -10,6 +10,7 @@ use super::pb::{self, scoring_service_server::ScoringService};
 use crate::domain::{
     AssessOptions, Assessment, CustomerProfile, MissingExtraFeature, ValueAssessment,
 };
+use crate::metrics::Metrics;
 use crate::model_store::{LoadedModel, ModelRegistry, ModelStore, UnknownVersion};
 
 /// The scoring service over the store of served models.
@@ -17,20 +18,22 @@ use crate::model_store::{LoadedModel, ModelRegistry, ModelStore, UnknownVersion}
 pub struct ScoringApi {
     store: Arc<ModelStore>,
     next_request: AtomicU64,
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// A challenger answer this far from the champion's (in probability) is logged at info level.
 pub const LARGE_SHADOW_DIFF: f64 = 0.1;
 
 /// The model answering a request, and the registry it came from (for shadow scoring).
-struct Resolved {
+struct Resolved<'a> {
     model: Arc<LoadedModel>,
     registry: Arc<ModelRegistry>,
     pinned: bool,
     request_id: String,
+    metrics: Option<&'a Metrics>,
 }
 
-impl Resolved {
+impl Resolved<'_> {
     /// The full assessment by the resolved model, shadowed by the challenger.
     fn assess(&self, profile: &CustomerProfile, opts: AssessOptions) -> Result<Assessment, Status> {
         let a = self
@@ -38,6 +41,9 @@ impl Resolved {
             .scoring
             .assess(profile, opts)
             .map_err(missing_feature(&self.model))?;
+        if let Some(m) = self.metrics {
+            m.assessed(&self.model, !self.pinned, profile, &a);
+        }
         self.shadow(
             profile,
             &a.value_assessment(),
@@ -68,6 +74,9 @@ impl Resolved {
                 let tier_differs = c.tier.tier != champion.tier.tier;
                 let action_differs = best_action.is_some_and(|b| b != c_action);
                 stats.record(diff, tier_differs, action_differs);
+                if let Some(m) = self.metrics {
+                    m.shadowed(challenger, diff);
+                }
                 // Every comparison at debug level; a large one also at info, for model owners.
                 if diff.abs() >= LARGE_SHADOW_DIFF {
                     tracing::info!(request_id = %self.request_id, challenger = %challenger.id.version,
@@ -91,11 +100,18 @@ impl ScoringApi {
         Self {
             store,
             next_request: AtomicU64::new(1),
+            metrics: None,
         }
     }
 
+    /// The same service, recording its answers into `metrics`.
+    pub fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// The model a request asked for and the request id to echo (assigned when empty).
-    fn resolve(&self, ctx: Option<pb::RequestContext>) -> Result<Resolved, Status> {
+    fn resolve(&self, ctx: Option<pb::RequestContext>) -> Result<Resolved<'_>, Status> {
         let ctx = ctx.unwrap_or_default();
         let registry = self.store.current();
         let model = registry
@@ -115,6 +131,7 @@ impl ScoringApi {
             registry,
             pinned: !ctx.model_version.is_empty(),
             request_id,
+            metrics: self.metrics.as_deref(),
         })
     }
 }
@@ -146,6 +163,9 @@ impl ScoringService for ScoringApi {
             .scoring
             .classify_value(&profile)
             .map_err(missing_feature(&r.model))?;
+        if let Some(m) = r.metrics {
+            m.valued(&r.model, !r.pinned, &profile, &v);
+        }
         r.shadow(&profile, &v, None);
         Ok(Response::new(pb::ClassifyValueTierResponse {
             model: Some((&r.model.id).into()),
@@ -169,6 +189,9 @@ impl ScoringService for ScoringApi {
             .scoring
             .predict_churn(&profile, max_reasons)
             .map_err(missing_feature(&r.model))?;
+        if let Some(m) = r.metrics {
+            m.churn_predicted(&r.model, !r.pinned, &profile, churn.probability);
+        }
         if r.registry.challenger().is_some() {
             r.shadow(
                 &profile,

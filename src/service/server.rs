@@ -16,6 +16,7 @@ use super::pb::{
     scoring_service_server::ScoringServiceServer,
 };
 use super::scoring::ScoringApi;
+use crate::metrics::{Metrics, RequestMetricsLayer};
 use crate::model_store::ModelStore;
 
 /// Largest request or response message, in bytes (a profile is well under 4 KiB).
@@ -35,20 +36,23 @@ pub const CONNECTION_WINDOW_BYTES: u32 = 8 * STREAM_WINDOW_BYTES;
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Server settings beyond the listener and the models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Low-priority threads for bulk scoring and planning.
     pub bulk_threads: usize,
     /// Bulk streams (ScoreStream, PlanCampaign) allowed at once.
     pub max_bulk_streams: usize,
+    /// Where calls and answers are counted; `None` records nothing.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl Default for ServerConfig {
-    /// One bulk thread per core, four bulk streams.
+    /// One bulk thread per core, four bulk streams, no metrics.
     fn default() -> Self {
         Self {
             bulk_threads: std::thread::available_parallelism().map_or(1, usize::from),
             max_bulk_streams: 4,
+            metrics: None,
         }
     }
 }
@@ -96,10 +100,12 @@ pub async fn serve_with(
 
     let bulk = Arc::new(Bulk::new(config.bulk_threads, config.max_bulk_streams));
     let admin = ModelAdminServiceServer::new(AdminApi::new(store.clone(), bulk.clone()));
-    let batch = BatchScoringServiceServer::new(BatchApi::new(store.clone(), bulk))
+    let batch = BatchApi::new(store.clone(), bulk).with_metrics(config.metrics.clone());
+    let batch = BatchScoringServiceServer::new(batch)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let scoring = ScoringServiceServer::new(ScoringApi::new(store))
+    let scoring = ScoringApi::new(store).with_metrics(config.metrics.clone());
+    let scoring = ScoringServiceServer::new(scoring)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     health
@@ -146,6 +152,9 @@ pub async fn serve_with(
         .http2_max_local_error_reset_streams(Some(MAX_LOCAL_RESET_STREAMS))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .layer(RequestMetricsLayer::new(
+            config.metrics.as_ref().map(|m| m.requests()),
+        ))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
