@@ -7,6 +7,7 @@ mod cli;
 mod files;
 mod health_reflection;
 mod helpers;
+mod metrics;
 mod redeploy;
 mod scoring;
 mod stream;
