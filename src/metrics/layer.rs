@@ -193,3 +193,112 @@ impl<B: Body> Body for MeteredBody<B> {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+
+    /// A response body that yields its trailers, if any, and ends.
+    struct Trailing(Option<http::HeaderMap>);
+
+    impl Body for Trailing {
+        type Data = &'static [u8];
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+            Poll::Ready(self.0.take().map(|t| Ok(Frame::trailers(t))))
+        }
+    }
+
+    /// A service answering every call with `reply()`.
+    #[derive(Clone)]
+    struct Reply(fn() -> http::Response<Trailing>);
+
+    impl Service<http::Request<()>> for Reply {
+        type Response = http::Response<Trailing>;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _req: http::Request<()>) -> Self::Future {
+            std::future::ready(Ok((self.0)()))
+        }
+    }
+
+    fn status(code: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert("grpc-status", code.parse().unwrap());
+        h
+    }
+
+    fn score_calls(c: &RequestCounters, code: usize) -> u64 {
+        let (_, score) = c.each().next().unwrap();
+        score.codes[code].load(Ordering::Relaxed)
+    }
+
+    async fn call(reply: Reply, counters: &Arc<RequestCounters>) -> MeteredBody<Trailing> {
+        let mut svc = RequestMetricsLayer::new(Some(counters.clone())).layer(reply);
+        let req = http::Request::builder()
+            .uri("/bankscore.v1.ScoringService/Score")
+            .body(())
+            .unwrap();
+        svc.call(req).await.unwrap().into_body()
+    }
+
+    #[tokio::test]
+    async fn an_error_in_the_headers_is_counted_when_the_response_starts() {
+        let counters = Arc::new(RequestCounters::default());
+        let reply = Reply(|| {
+            let mut r = http::Response::new(Trailing(None));
+            *r.headers_mut() = status("5");
+            r
+        });
+        let _body = call(reply, &counters).await;
+        assert_eq!(score_calls(&counters, 5), 1, "NOT_FOUND");
+    }
+
+    #[tokio::test]
+    async fn a_status_in_the_trailers_is_counted_when_they_pass() {
+        let counters = Arc::new(RequestCounters::default());
+        let mut body = call(
+            Reply(|| http::Response::new(Trailing(Some(status("0"))))),
+            &counters,
+        )
+        .await;
+        assert_eq!(score_calls(&counters, 0), 0, "not before the trailers");
+        std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+        assert_eq!(score_calls(&counters, 0), 1, "OK");
+        drop(body);
+        assert_eq!(score_calls(&counters, usize::from(CANCELLED)), 0);
+    }
+
+    #[tokio::test]
+    async fn a_response_dropped_before_its_trailers_counts_as_cancelled() {
+        let counters = Arc::new(RequestCounters::default());
+        let body = call(
+            Reply(|| http::Response::new(Trailing(Some(status("0"))))),
+            &counters,
+        )
+        .await;
+        drop(body);
+        assert_eq!(score_calls(&counters, usize::from(CANCELLED)), 1);
+        assert_eq!(score_calls(&counters, 0), 0);
+    }
+
+    #[tokio::test]
+    async fn without_counters_the_layer_only_forwards() {
+        let mut svc = RequestMetricsLayer::default()
+            .layer(Reply(|| http::Response::new(Trailing(Some(status("0"))))));
+        let resp = svc.call(http::Request::new(())).await.unwrap();
+        assert!(resp.into_body().in_flight.is_none());
+    }
+}

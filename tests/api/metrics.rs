@@ -466,3 +466,63 @@ async fn psi_is_stable_for_customers_like_the_training_data_and_shifted_for_rich
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn serve_warns_about_a_non_loopback_metrics_address_and_stops_the_endpoint_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bankscore"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--watch-poll", "0s"])
+        .args(["--metrics-listen", "0.0.0.0:0", "--models-dir"])
+        .arg(crate::helpers::shipped_models())
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (mut warned, mut port) = (false, None);
+    while port.is_none() {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("serve logs the metrics address");
+        warned |= line.contains("WARN") && line.contains("non-loopback");
+        if line.contains("metrics at GET /metrics") {
+            port = line
+                .rsplit(':')
+                .next()
+                .map(|p| p.trim().parse::<u16>().unwrap());
+        }
+    }
+    assert!(
+        warned,
+        "a metrics address open to other hosts is logged as a warning"
+    );
+    let address = SocketAddr::from(([127, 0, 0, 1], port.unwrap()));
+    let (status, body) = get(address, "GET", "/metrics").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        body.contains("bankscore_model_info{model=\"churn\",version=\"v1\""),
+        "{body}"
+    );
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        tokio::net::TcpStream::connect(address).await.is_err(),
+        "the endpoint is closed with the server"
+    );
+}
