@@ -33,8 +33,7 @@ pub enum EndpointError {
 /// Serves `GET /metrics` from `metrics` on `listener` until `shutdown` completes.
 ///
 /// # Errors
-/// None so far: a failed accept is logged and retried; the result leaves room for start-up
-/// checks.
+/// Never at present: a failed accept is logged and retried after a pause.
 pub async fn serve_metrics(
     listener: TcpListener,
     metrics: Arc<Metrics>,

@@ -487,11 +487,15 @@ async fn serve_warns_about_a_non_loopback_metrics_address_and_stops_the_endpoint
             let _ = tx.send(line);
         }
     });
-    let (mut warned, mut port) = (false, None);
+    let (mut warned, mut port, mut log) = (false, None, Vec::new());
     while port.is_none() {
-        let line = rx
-            .recv_timeout(std::time::Duration::from_secs(20))
-            .expect("serve logs the metrics address");
+        let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(20)) else {
+            panic!(
+                "serve did not log the metrics address; its log:\n{}",
+                log.join("\n")
+            );
+        };
+        log.push(line.clone());
         warned |= line.contains("WARN") && line.contains("non-loopback");
         if line.contains("metrics at GET /metrics") {
             port = line
