@@ -8,6 +8,7 @@
 //! - [`service`]: the tonic edge: conversions, status mapping, health, reflection and `serve`;
 //! - [`client`]: `bankscore call`, one RPC with a profile from a JSON file;
 //! - [`loadgen`]: the load generator for the unary `Score` RPC;
+//! - [`metrics`]: Prometheus metrics, drift (PSI) of live customers, and the `/metrics` endpoint;
 //! - [`telemetry`]: tracing set-up.
 
 pub mod audit;
@@ -15,6 +16,7 @@ pub mod batch;
 pub mod client;
 pub mod domain;
 pub mod loadgen;
+pub mod metrics;
 pub mod model_store;
 pub mod service;
 pub mod telemetry;

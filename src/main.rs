@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use bankscore::domain::ValueParams;
+use bankscore::metrics::{Metrics, MetricsSettings};
 use bankscore::model_store::{load_bundle, Deployment, ModelStore, ReloadTrigger};
 use bankscore::training::{self, TrainSettings};
 
@@ -113,6 +114,9 @@ struct ServeArgs {
     /// fdatasync the audit file before acknowledging each group of decisions.
     #[arg(long, env = "BANKSCORE_AUDIT_FSYNC")]
     audit_fsync: bool,
+    /// Serve Prometheus metrics at GET /metrics on this address (e.g. 127.0.0.1:9464); off when unset.
+    #[arg(long, env = "BANKSCORE_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Args)]
@@ -513,21 +517,75 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ))
         });
         let sighup = tokio::spawn(sighup);
+        let settings = MetricsSettings {
+            listen: args.metrics_listen,
+        };
+        let endpoint = MetricsEndpoint::start(&settings, &store).await?;
         let mut config = bankscore::service::ServerConfig {
             max_bulk_streams: args.max_bulk_streams,
             audit,
+            metrics: endpoint.as_ref().map(|e| e.metrics.clone()),
             ..Default::default()
         };
         if let Some(n) = args.bulk_threads {
             config.bulk_threads = n;
         }
         let result = bankscore::service::serve_with(listener, store, config, shutdown).await;
+        if let Some(e) = endpoint {
+            e.stop().await;
+        }
         sighup.abort();
         if let Some(w) = watcher {
             w.abort();
         }
         result
     })
+}
+
+/// The running `/metrics` endpoint and the metrics it serves.
+struct MetricsEndpoint {
+    metrics: Arc<Metrics>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl MetricsEndpoint {
+    /// Binds and starts the endpoint when `settings` asks for one.
+    async fn start(
+        settings: &MetricsSettings,
+        store: &Arc<ModelStore>,
+    ) -> anyhow::Result<Option<Self>> {
+        let Some(addr) = settings.listen else {
+            return Ok(None);
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics listener {addr}"))?;
+        if settings.is_exposed() {
+            tracing::warn!(address = %addr, "metrics listen on a non-loopback address; keep the port off public networks");
+        }
+        tracing::info!(address = %listener.local_addr()?, "metrics at GET /metrics");
+        let metrics = Arc::new(Metrics::new(store.clone()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(bankscore::metrics::serve_metrics(
+            listener,
+            metrics.clone(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(Some(Self {
+            metrics,
+            stop,
+            task,
+        }))
+    }
+
+    /// Stops the endpoint once the gRPC server has finished draining.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
 }
 
 /// Installs the SIGHUP handler now and returns the loop that reloads the

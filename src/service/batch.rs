@@ -16,6 +16,7 @@ use crate::audit::AuditLog;
 use crate::batch::plan::{self, Assignment, Candidates, Limits};
 use crate::batch::{BulkError, BulkExecutor};
 use crate::domain::{AssessOptions, Assessment, CustomerProfile};
+use crate::metrics::Metrics;
 use crate::model_store::{LoadedModel, ModelStore};
 
 /// Most records in one `ScoreStream` chunk.
@@ -92,6 +93,7 @@ pub struct BatchApi {
     bulk: Arc<Bulk>,
     audit: Option<Arc<AuditLog>>,
     next_stream: AtomicU64,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl BatchApi {
@@ -102,6 +104,7 @@ impl BatchApi {
             bulk,
             audit: None,
             next_stream: AtomicU64::new(1),
+            metrics: None,
         }
     }
 
@@ -109,6 +112,12 @@ impl BatchApi {
     /// chunk's results are sent.
     pub fn with_audit(mut self, audit: Option<Arc<AuditLog>>) -> Self {
         self.audit = audit;
+        self
+    }
+
+    /// The same service, recording what it scores into `metrics`.
+    pub fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
+        self.metrics = metrics;
         self
     }
 }
@@ -134,28 +143,51 @@ pub fn score_records(
     score_records_with(model, records, max_reasons, |_, _, _| {})
 }
 
-/// Scores one chunk and, with an audit log, renders the records of its decisions on the same
-/// bulk thread; `audit` names the log, the stream and the stream position of the first record.
+/// Where a chunk's decisions go besides the results: the audit log (with the stream's id and
+/// the stream position of the chunk's first record) and the metrics (with whether the model is
+/// the champion, for drift).
+#[derive(Clone, Copy, Default)]
+struct ChunkSinks<'a> {
+    audit: Option<(&'a AuditLog, &'a str, u64)>,
+    metrics: Option<(&'a Metrics, bool)>,
+}
+
+/// Scores one chunk on a bulk thread, rendering its audit records and counting it into the
+/// metrics there too; returns the results and the audit lines to write before sending them.
 fn score_chunk(
     model: &LoadedModel,
     records: Vec<pb::StreamRecord>,
     max_reasons: usize,
-    audit: Option<(&AuditLog, &str, u64)>,
+    sinks: ChunkSinks<'_>,
 ) -> (Vec<pb::StreamResult>, Vec<u8>) {
-    let Some((log, stream_id, first)) = audit else {
-        return (score_records(model, records, max_reasons), Vec::new());
-    };
     let opts = AssessOptions {
         max_reasons,
         include_ineligible: false,
     };
-    let mut audit = ChunkRecords::new(log, stream_id, model, opts, first);
-    let results = score_records_with(model, records, max_reasons, |i, p, a| audit.add(i, p, a));
-    (results, audit.lines)
+    let mut audit = sinks
+        .audit
+        .map(|(log, stream_id, first)| ChunkRecords::new(log, stream_id, model, opts, first));
+    let mut tally = sinks.metrics.map(|(m, champion)| m.chunk(model, champion));
+    let results = score_records_with(model, records, max_reasons, |i, p, a| {
+        if let Some(audit) = &mut audit {
+            audit.add(i, p, a);
+        }
+        if let Some(tally) = &mut tally {
+            tally.add(model, p, a);
+        }
+    });
+    if let (Some((m, _)), Some(tally)) = (sinks.metrics, tally) {
+        let rejected = results
+            .iter()
+            .filter(|r| matches!(r.outcome, Some(pb::stream_result::Outcome::Error(_))))
+            .count();
+        m.merge_chunk(model, tally, rejected as u64);
+    }
+    (results, audit.map(|a| a.lines).unwrap_or_default())
 }
 
 /// [`score_records`], calling `on_decision` with each scored record's index in the chunk.
-fn score_records_with(
+pub fn score_records_with(
     model: &LoadedModel,
     records: Vec<pb::StreamRecord>,
     max_reasons: usize,
@@ -291,6 +323,7 @@ impl BatchScoringService for BatchApi {
         let mut inbound = request.into_inner();
         let (out, stream) = Outbox::new();
         let (store, bulk, log) = (self.store.clone(), self.bulk.clone(), self.audit.clone());
+        let metrics = self.metrics.clone();
         let stream_id = format!(
             "bankscore-stream-{}",
             self.next_stream.fetch_add(1, Ordering::Relaxed)
@@ -299,6 +332,7 @@ impl BatchScoringService for BatchApi {
             let _admitted = admitted;
             let mut stream_model: Option<(Arc<LoadedModel>, usize)> = None;
             let mut position = 0u64;
+            let mut pinned = false;
             loop {
                 let chunk = match next_message(&mut inbound).await {
                     Ok(Some(chunk)) => chunk,
@@ -310,6 +344,7 @@ impl BatchScoringService for BatchApi {
                 };
                 let first = stream_model.is_none();
                 if first {
+                    pinned = !chunk.model_version.is_empty();
                     let setup = store
                         .current()
                         .resolve(&chunk.model_version)
@@ -336,12 +371,16 @@ impl BatchScoringService for BatchApi {
                 position += chunk.records.len() as u64;
                 let scored = {
                     let (model, log, stream_id) = (model.clone(), log.clone(), stream_id.clone());
+                    let metrics = metrics.clone();
                     bulk.executor
                         .run(move || {
-                            let audit = log
-                                .as_deref()
-                                .map(|l| (l, stream_id.as_str(), first_record));
-                            score_chunk(&model, chunk.records, max_reasons, audit)
+                            let sinks = ChunkSinks {
+                                audit: log
+                                    .as_deref()
+                                    .map(|l| (l, stream_id.as_str(), first_record)),
+                                metrics: metrics.as_deref().map(|m| (m, !pinned)),
+                            };
+                            score_chunk(&model, chunk.records, max_reasons, sinks)
                         })
                         .await
                 };

@@ -12,6 +12,7 @@ use crate::audit::{AuditLog, Outputs, Rpc};
 use crate::domain::{
     AssessOptions, Assessment, CustomerProfile, MissingExtraFeature, ValueAssessment,
 };
+use crate::metrics::Metrics;
 use crate::model_store::{LoadedModel, ModelRegistry, ModelStore, UnknownVersion};
 
 /// The scoring service over the store of served models.
@@ -20,20 +21,22 @@ pub struct ScoringApi {
     store: Arc<ModelStore>,
     next_request: AtomicU64,
     audit: Option<Arc<AuditLog>>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// A challenger answer this far from the champion's (in probability) is logged at info level.
 pub const LARGE_SHADOW_DIFF: f64 = 0.1;
 
 /// The model answering a request, and the registry it came from (for shadow scoring).
-struct Resolved {
+struct Resolved<'a> {
     model: Arc<LoadedModel>,
     registry: Arc<ModelRegistry>,
     pinned: bool,
     request_id: String,
+    metrics: Option<&'a Metrics>,
 }
 
-impl Resolved {
+impl Resolved<'_> {
     /// The full assessment by the resolved model, shadowed by the challenger.
     fn assess(&self, profile: &CustomerProfile, opts: AssessOptions) -> Result<Assessment, Status> {
         let a = self
@@ -41,6 +44,9 @@ impl Resolved {
             .scoring
             .assess(profile, opts)
             .map_err(missing_feature(&self.model))?;
+        if let Some(m) = self.metrics {
+            m.assessed(&self.model, !self.pinned, profile, &a);
+        }
         self.shadow(
             profile,
             &a.value_assessment(),
@@ -71,6 +77,9 @@ impl Resolved {
                 let tier_differs = c.tier.tier != champion.tier.tier;
                 let action_differs = best_action.is_some_and(|b| b != c_action);
                 stats.record(diff, tier_differs, action_differs);
+                if let Some(m) = self.metrics {
+                    m.shadowed(challenger, diff);
+                }
                 // Every comparison at debug level; a large one also at info, for model owners.
                 if diff.abs() >= LARGE_SHADOW_DIFF {
                     tracing::info!(request_id = %self.request_id, challenger = %challenger.id.version,
@@ -95,6 +104,7 @@ impl ScoringApi {
             store,
             next_request: AtomicU64::new(1),
             audit: None,
+            metrics: None,
         }
     }
 
@@ -107,7 +117,7 @@ impl ScoringApi {
     /// Audits one decision of `r`; see [`audit::record`].
     async fn audit(
         &self,
-        r: &Resolved,
+        r: &Resolved<'_>,
         rpc: Rpc,
         profile: &CustomerProfile,
         options: AssessOptions,
@@ -123,8 +133,14 @@ impl ScoringApi {
         audit::record(self.audit.as_deref(), d, outputs).await
     }
 
+    /// The same service, recording its answers into `metrics`.
+    pub fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// The model a request asked for and the request id to echo (assigned when empty).
-    fn resolve(&self, ctx: Option<pb::RequestContext>) -> Result<Resolved, Status> {
+    fn resolve(&self, ctx: Option<pb::RequestContext>) -> Result<Resolved<'_>, Status> {
         let ctx = ctx.unwrap_or_default();
         let registry = self.store.current();
         let model = registry
@@ -147,6 +163,7 @@ impl ScoringApi {
             registry,
             pinned: !ctx.model_version.is_empty(),
             request_id,
+            metrics: self.metrics.as_deref(),
         })
     }
 }
@@ -179,6 +196,9 @@ impl ScoringService for ScoringApi {
             .scoring
             .classify_value(&profile)
             .map_err(missing_feature(&r.model))?;
+        if let Some(m) = r.metrics {
+            m.valued(&r.model, !r.pinned, &profile, &v);
+        }
         r.shadow(&profile, &v, None);
         let opts = AssessOptions {
             max_reasons: 0,
@@ -211,6 +231,9 @@ impl ScoringService for ScoringApi {
             .scoring
             .predict_churn(&profile, max_reasons)
             .map_err(missing_feature(&r.model))?;
+        if let Some(m) = r.metrics {
+            m.churn_predicted(&r.model, !r.pinned, &profile, churn.probability);
+        }
         if r.registry.challenger().is_some() {
             r.shadow(
                 &profile,

@@ -17,6 +17,7 @@ use super::pb::{
 };
 use super::scoring::ScoringApi;
 use crate::audit::AuditLog;
+use crate::metrics::{Metrics, RequestMetricsLayer};
 use crate::model_store::ModelStore;
 
 /// Largest request or response message, in bytes (a profile is well under 4 KiB).
@@ -44,15 +45,18 @@ pub struct ServerConfig {
     pub max_bulk_streams: usize,
     /// Where every decision is recorded before it is returned; closed (flushed) at shutdown.
     pub audit: Option<Arc<AuditLog>>,
+    /// Where calls and answers are counted; `None` records nothing.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl Default for ServerConfig {
-    /// One bulk thread per core, four bulk streams, no audit log.
+    /// One bulk thread per core, four bulk streams, no audit log, no metrics.
     fn default() -> Self {
         Self {
             bulk_threads: std::thread::available_parallelism().map_or(1, usize::from),
             max_bulk_streams: 4,
             audit: None,
+            metrics: None,
         }
     }
 }
@@ -100,11 +104,15 @@ pub async fn serve_with(
 
     let bulk = Arc::new(Bulk::new(config.bulk_threads, config.max_bulk_streams));
     let admin = ModelAdminServiceServer::new(AdminApi::new(store.clone(), bulk.clone()));
-    let batch = BatchApi::new(store.clone(), bulk).with_audit(config.audit.clone());
+    let batch = BatchApi::new(store.clone(), bulk)
+        .with_audit(config.audit.clone())
+        .with_metrics(config.metrics.clone());
     let batch = BatchScoringServiceServer::new(batch)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let scoring = ScoringApi::new(store).with_audit(config.audit.clone());
+    let scoring = ScoringApi::new(store)
+        .with_audit(config.audit.clone())
+        .with_metrics(config.metrics.clone());
     let scoring = ScoringServiceServer::new(scoring)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -152,6 +160,9 @@ pub async fn serve_with(
         .http2_max_local_error_reset_streams(Some(MAX_LOCAL_RESET_STREAMS))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .layer(RequestMetricsLayer::new(
+            config.metrics.as_ref().map(|m| m.requests()),
+        ))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -9,6 +9,7 @@ mod files;
 mod health_reflection;
 mod helpers;
 mod logs;
+mod metrics;
 mod redeploy;
 mod scoring;
 mod stream;

@@ -20,7 +20,7 @@ use crate::helpers::{copy_shipped, customer, reseal, spawn_app_on};
 
 /// Writes `models/churn/<version>`: the shipped model with its intercept shifted by `shift`, its
 /// golden examples recomputed and its manifest resealed, so it is a valid, different model.
-fn variant(models: &Path, version: &str, shift: f64) -> PathBuf {
+pub(crate) fn variant(models: &Path, version: &str, shift: f64) -> PathBuf {
     let dst = copy_shipped(models, version);
     let read = |f: &str| std::fs::read_to_string(dst.join(f)).unwrap();
     let mut model: ModelFile = serde_json::from_str(&read("model.json")).unwrap();
