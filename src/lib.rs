@@ -5,10 +5,11 @@
 //! - [`model_store`]: the on-disk model bundle format, its validation and the registry of loaded versions;
 //! - [`training`]: the synthetic customer generator and `bankscore train` (linfa logistic regression);
 //! - [`audit`]: the decision audit log (keyed customer hashes, rotation) and its replay;
-//! - [`service`]: the tonic edge: conversions, status mapping, health, reflection and `serve`;
+//! - [`service`]: the tonic edge: conversions, bearer-token auth, limits, health, reflection and `serve`;
 //! - [`client`]: `bankscore call`, one RPC with a profile from a JSON file;
 //! - [`loadgen`]: the load generator for the unary `Score` RPC;
 //! - [`metrics`]: Prometheus metrics, drift (PSI) of live customers, and the `/metrics` endpoint;
+//! - [`settings`]: the typed settings of `serve`: defaults, TOML file, `BANKSCORE_*` environment, flags;
 //! - [`telemetry`]: tracing set-up.
 
 pub mod audit;
@@ -19,5 +20,6 @@ pub mod loadgen;
 pub mod metrics;
 pub mod model_store;
 pub mod service;
+pub mod settings;
 pub mod telemetry;
 pub mod training;

@@ -2,8 +2,10 @@
 
 mod admin;
 mod audit;
+pub mod auth;
 mod batch;
 pub mod convert;
+pub mod guard;
 mod scoring;
 mod server;
 

@@ -16,13 +16,16 @@ use super::pb::{
     scoring_service_server::ScoringServiceServer,
 };
 use super::scoring::ScoringApi;
+use super::auth::Authenticator;
+use super::guard::GuardLayer;
 use crate::audit::AuditLog;
+use crate::settings::ServerSettings;
 use crate::metrics::{Metrics, RequestMetricsLayer};
 use crate::model_store::ModelStore;
 
-/// Largest request or response message, in bytes (a profile is well under 4 KiB).
+/// Largest request or response message by default, in bytes (a profile is well under 4 KiB).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
-/// Concurrent HTTP/2 streams a client may open on one connection.
+/// Concurrent HTTP/2 streams a client may open on one connection, by default.
 pub const MAX_CONCURRENT_STREAMS: u32 = 256;
 /// Reset streams a connection may leave pending before the server closes it (rapid-reset defence).
 pub const MAX_PENDING_RESET_STREAMS: usize = 64;
@@ -33,8 +36,6 @@ pub const STREAM_WINDOW_BYTES: u32 = 1024 * 1024;
 /// HTTP/2 receive window per connection: several stream windows, so one stream whose data the
 /// server is not reading yet (a bulk stream under backpressure) cannot stall the others.
 pub const CONNECTION_WINDOW_BYTES: u32 = 8 * STREAM_WINDOW_BYTES;
-/// How long in-flight calls may run after shutdown begins; connections still open then are dropped.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Server settings beyond the listener and the models.
 #[derive(Debug, Clone)]
@@ -47,16 +48,24 @@ pub struct ServerConfig {
     pub audit: Option<Arc<AuditLog>>,
     /// Where calls and answers are counted; `None` records nothing.
     pub metrics: Option<Arc<Metrics>>,
+    /// Who may call; `None` lets every caller in.
+    pub auth: Option<Arc<Authenticator>>,
+    /// Message size, stream, concurrency, deadline, keep-alive, connection-age and drain limits
+    /// (the listen address is the caller's).
+    pub limits: ServerSettings,
 }
 
 impl Default for ServerConfig {
-    /// One bulk thread per core, four bulk streams, no audit log, no metrics.
+    /// One bulk thread per core, four bulk streams, no audit log, no metrics, no authentication,
+    /// the default limits.
     fn default() -> Self {
         Self {
             bulk_threads: std::thread::available_parallelism().map_or(1, usize::from),
             max_bulk_streams: 4,
             audit: None,
             metrics: None,
+            auth: None,
+            limits: ServerSettings::default(),
         }
     }
 }
@@ -75,7 +84,7 @@ pub async fn serve(
 
 /// Serves the scoring, batch and model-admin APIs, `grpc.health.v1` and server reflection (v1
 /// and v1alpha) on `listener` until `shutdown` completes, then lets in-flight calls finish (up
-/// to [`DRAIN_TIMEOUT`]) and closes the audit log.
+/// to the drain timeout) and closes the audit log.
 ///
 /// Health reports NOT_SERVING until the services are registered with their models, and again
 /// once shutdown begins.
@@ -102,20 +111,21 @@ pub async fn serve_with(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
+    let limits = &config.limits;
     let bulk = Arc::new(Bulk::new(config.bulk_threads, config.max_bulk_streams));
     let admin = ModelAdminServiceServer::new(AdminApi::new(store.clone(), bulk.clone()));
     let batch = BatchApi::new(store.clone(), bulk)
         .with_audit(config.audit.clone())
         .with_metrics(config.metrics.clone());
     let batch = BatchScoringServiceServer::new(batch)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(limits.max_message_bytes)
+        .max_encoding_message_size(limits.max_message_bytes);
     let scoring = ScoringApi::new(store)
         .with_audit(config.audit.clone())
         .with_metrics(config.metrics.clone());
     let scoring = ScoringServiceServer::new(scoring)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(limits.max_message_bytes)
+        .max_encoding_message_size(limits.max_message_bytes);
     health
         .set_serving::<ScoringServiceServer<ScoringApi>>()
         .await;
@@ -139,9 +149,10 @@ pub async fn serve_with(
         }
     };
     // A client that keeps its connection open must not hold the process past the drain timeout.
+    let drain_timeout = limits.drain_timeout;
     let drain_deadline = async move {
         if draining_rx.await.is_ok() {
-            tokio::time::sleep(DRAIN_TIMEOUT).await;
+            tokio::time::sleep(drain_timeout).await;
         } else {
             std::future::pending::<()>().await;
         }
@@ -153,15 +164,21 @@ pub async fn serve_with(
         .with_nodelay(Some(true))
         .with_keepalive(Some(Duration::from_secs(60)));
     let server = Server::builder()
-        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .max_concurrent_streams(limits.max_concurrent_streams)
         .initial_stream_window_size(STREAM_WINDOW_BYTES)
         .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
         .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_RESET_STREAMS))
         .http2_max_local_error_reset_streams(Some(MAX_LOCAL_RESET_STREAMS))
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .http2_keepalive_interval(Some(limits.keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.keepalive_timeout))
+        .max_connection_age(limits.max_connection_age)
         .layer(RequestMetricsLayer::new(
             config.metrics.as_ref().map(|m| m.requests()),
+        ))
+        .layer(GuardLayer::new(
+            config.auth.clone(),
+            limits.max_concurrent_requests,
+            limits.request_timeout,
         ))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -173,7 +190,7 @@ pub async fn serve_with(
     let served = tokio::select! {
         result = server => result,
         () = drain_deadline => {
-            tracing::warn!(timeout = ?DRAIN_TIMEOUT, "drain timeout reached; closing remaining connections");
+            tracing::warn!(timeout = ?drain_timeout, "drain timeout reached; closing remaining connections");
             Ok(())
         }
     };
