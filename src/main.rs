@@ -11,6 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use bankscore::domain::ValueParams;
 use bankscore::metrics::{Metrics, MetricsSettings};
 use bankscore::model_store::{load_bundle, Deployment, ModelStore, ReloadTrigger};
+use bankscore::settings::{Settings, SettingsBuilder};
+use bankscore::telemetry::LogFormat;
 use bankscore::training::{self, TrainSettings};
 
 /// Customer value tiers, churn probability and next best retention action, over gRPC.
@@ -19,15 +21,9 @@ use bankscore::training::{self, TrainSettings};
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Log format on stderr.
-    #[arg(
-        long,
-        global = true,
-        env = "BANKSCORE_LOG_FORMAT",
-        value_enum,
-        default_value = "text"
-    )]
-    log_format: bankscore::telemetry::LogFormat,
+    /// Log format on stderr [default: text, or BANKSCORE_LOG_FORMAT, or serve's log.format].
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
 }
 
 #[derive(Subcommand)]
@@ -78,45 +74,141 @@ struct ReplayArgs {
     models_dir: PathBuf,
 }
 
+/// `serve` flags: each overrides the same setting from `--config` and `BANKSCORE_*` variables.
 #[derive(Args)]
 struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "BANKSCORE_LISTEN", default_value = "127.0.0.1:50051")]
-    listen: SocketAddr,
-    /// Models directory, holding <name>/<version>/ bundles.
-    #[arg(long, env = "BANKSCORE_MODELS_DIR", default_value = "models")]
-    models_dir: PathBuf,
-    /// Model name to serve; needed only when the directory holds several.
-    #[arg(long, env = "BANKSCORE_MODEL")]
+    /// TOML settings file (see examples/production.toml); settings not in it keep their defaults.
+    #[arg(long, env = "BANKSCORE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print the effective settings (secrets masked) and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// server.listen: address to listen on [default: 127.0.0.1:50051].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// models.dir: models directory, holding <name>/<version>/ bundles [default: models].
+    #[arg(long)]
+    models_dir: Option<PathBuf>,
+    /// models.name: model to serve; needed only when the directory holds several.
+    #[arg(long)]
     model: Option<String>,
-    /// Runtime worker threads; default: one per CPU core.
-    #[arg(long, env = "BANKSCORE_WORKER_THREADS")]
+    /// server.worker_threads: runtime worker threads [default: one per CPU core].
+    #[arg(long)]
     worker_threads: Option<usize>,
-    /// Low-priority threads for bulk scoring (ScoreStream, PlanCampaign); default: one per core.
-    #[arg(long, env = "BANKSCORE_BULK_THREADS")]
+    /// bulk.threads: low-priority threads for ScoreStream and PlanCampaign [default: one per core].
+    #[arg(long)]
     bulk_threads: Option<usize>,
-    /// Bulk streams allowed at once.
-    #[arg(long, env = "BANKSCORE_MAX_BULK_STREAMS", default_value_t = 4)]
-    max_bulk_streams: usize,
-    /// How often to look for changes in the models directory; 0s turns watching off.
-    #[arg(long, env = "BANKSCORE_WATCH_POLL", default_value = "1s", value_parser = humantime::parse_duration)]
-    watch_poll: Duration,
-    /// A change must be stable this long before it is loaded.
-    #[arg(long, env = "BANKSCORE_WATCH_DEBOUNCE", default_value = "2s", value_parser = humantime::parse_duration)]
-    watch_debounce: Duration,
-    /// Record every decision in this JSON Lines file before replying (needs the hash key in
-    /// BANKSCORE_AUDIT_HASH_KEY); default: no audit log.
-    #[arg(long, env = "BANKSCORE_AUDIT_LOG")]
+    /// bulk.max_streams: bulk streams allowed at once [default: 4].
+    #[arg(long)]
+    max_bulk_streams: Option<usize>,
+    /// models.watch_poll: how often to look for changes in the models directory; 0s turns
+    /// watching off [default: 1s].
+    #[arg(long)]
+    watch_poll: Option<String>,
+    /// models.watch_debounce: a change must be stable this long before it is loaded [default: 2s].
+    #[arg(long)]
+    watch_debounce: Option<String>,
+    /// audit.path: record every decision in this JSON Lines file before replying (the hash key
+    /// comes from BANKSCORE_AUDIT_HASH_KEY or the config file) [default: no audit log].
+    #[arg(long)]
     audit_log: Option<PathBuf>,
-    /// Size at which the audit file is renamed aside and a new one started.
-    #[arg(long, env = "BANKSCORE_AUDIT_MAX_BYTES", default_value_t = bankscore::audit::settings::DEFAULT_MAX_FILE_BYTES)]
-    audit_max_bytes: u64,
-    /// fdatasync the audit file before acknowledging each group of decisions.
-    #[arg(long, env = "BANKSCORE_AUDIT_FSYNC")]
+    /// audit.max_file_bytes: size at which the audit file is renamed aside [default: 256 MiB].
+    #[arg(long)]
+    audit_max_bytes: Option<u64>,
+    /// audit.fsync: fdatasync the audit file before acknowledging each group of decisions.
+    #[arg(long)]
     audit_fsync: bool,
-    /// Serve Prometheus metrics at GET /metrics on this address (e.g. 127.0.0.1:9464); off when unset.
-    #[arg(long, env = "BANKSCORE_METRICS_LISTEN")]
+    /// metrics.listen: serve Prometheus metrics at GET /metrics on this address [default: off].
+    #[arg(long)]
     metrics_listen: Option<SocketAddr>,
+    /// auth.enabled = false: accept calls without a token (logged as a warning; for trials on
+    /// one machine, never in production).
+    #[arg(long)]
+    no_auth: bool,
+}
+
+impl ServeArgs {
+    /// Defaults, then the config file, then the environment, then these flags.
+    fn settings(&self, log_format: Option<LogFormat>) -> anyhow::Result<Settings> {
+        let mut b = SettingsBuilder::new();
+        if let Some(path) = &self.config {
+            b = b.file(path)?;
+        }
+        b = b.env(std::env::vars());
+        let path = |p: &PathBuf| p.display().to_string();
+        let flags: [(&str, &str, Option<toml::Value>); 13] = [
+            (
+                "server.listen",
+                "--listen",
+                self.listen.map(|a| a.to_string().into()),
+            ),
+            (
+                "models.dir",
+                "--models-dir",
+                self.models_dir.as_ref().map(|p| path(p).into()),
+            ),
+            ("models.name", "--model", self.model.clone().map(Into::into)),
+            (
+                "server.worker_threads",
+                "--worker-threads",
+                self.worker_threads.map(|n| (n as i64).into()),
+            ),
+            (
+                "bulk.threads",
+                "--bulk-threads",
+                self.bulk_threads.map(|n| (n as i64).into()),
+            ),
+            (
+                "bulk.max_streams",
+                "--max-bulk-streams",
+                self.max_bulk_streams.map(|n| (n as i64).into()),
+            ),
+            (
+                "models.watch_poll",
+                "--watch-poll",
+                self.watch_poll.clone().map(Into::into),
+            ),
+            (
+                "models.watch_debounce",
+                "--watch-debounce",
+                self.watch_debounce.clone().map(Into::into),
+            ),
+            (
+                "audit.path",
+                "--audit-log",
+                self.audit_log.as_ref().map(|p| path(p).into()),
+            ),
+            (
+                "audit.max_file_bytes",
+                "--audit-max-bytes",
+                self.audit_max_bytes.map(|n| (n as i64).into()),
+            ),
+            (
+                "audit.fsync",
+                "--audit-fsync",
+                self.audit_fsync.then_some(true.into()),
+            ),
+            (
+                "metrics.listen",
+                "--metrics-listen",
+                self.metrics_listen.map(|a| a.to_string().into()),
+            ),
+            (
+                "auth.enabled",
+                "--no-auth",
+                self.no_auth.then_some(false.into()),
+            ),
+        ];
+        for (key, flag, value) in flags {
+            if let Some(v) = value {
+                b = b.flag(key, v, flag);
+            }
+        }
+        if let Some(f) = log_format {
+            b = b.flag("log.format", toml::Value::try_from(f)?, "--log-format");
+        }
+        Ok(b.build()?)
+    }
 }
 
 #[derive(Args)]
@@ -331,9 +423,23 @@ struct LoadgenArgs {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    bankscore::telemetry::init_tracing_as("info", cli.log_format);
+    if let Command::Serve(args) = &cli.command {
+        // The log format is a setting of its own: known once the settings are.
+        let settings = args.settings(cli.log_format)?;
+        if args.print_config {
+            print!("{}", settings.to_masked_toml());
+            return Ok(());
+        }
+        bankscore::telemetry::init_tracing_as("info", settings.log.format);
+        return serve(settings);
+    }
+    let log_format = cli.log_format.or_else(|| {
+        let v = std::env::var("BANKSCORE_LOG_FORMAT").ok()?;
+        <LogFormat as clap::ValueEnum>::from_str(&v, true).ok()
+    });
+    bankscore::telemetry::init_tracing_as("info", log_format.unwrap_or_default());
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(_) => unreachable!("handled above"),
         Command::Generate(args) => {
             let parquet = matches!(
                 args.out.extension().and_then(|e| e.to_str()),
@@ -466,26 +572,30 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let (store, problems) = ModelStore::open(&args.models_dir, args.model.as_deref())
-        .with_context(|| format!("loading models from {}", args.models_dir.display()))?;
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    let models = &settings.models;
+    let (store, problems) = ModelStore::open(&models.dir, models.name.as_deref())
+        .with_context(|| format!("loading models from {}", models.dir.display()))?;
     for problem in &problems {
         tracing::error!(cause = %problem, "model bundle problem at start-up");
     }
     let store = Arc::new(store);
-    let audit = bankscore::audit::AuditSettings {
-        path: args.audit_log.clone(),
-        max_file_bytes: args.audit_max_bytes,
-        // The key only ever comes from the environment: flags show up in process listings.
-        hash_key: bankscore::audit::HashKey::new(
-            std::env::var("BANKSCORE_AUDIT_HASH_KEY").unwrap_or_default(),
-        ),
-        fsync: args.audit_fsync,
-    };
-    let audit = bankscore::audit::AuditLog::from_settings(&audit)?.map(Arc::new);
+    let audit = bankscore::audit::AuditLog::from_settings(&settings.audit)?.map(Arc::new);
     if let Some(log) = &audit {
-        tracing::info!(path = %log.path().display(), max_bytes = args.audit_max_bytes, fsync = args.audit_fsync, "auditing every decision");
+        tracing::info!(path = %log.path().display(), max_bytes = settings.audit.max_file_bytes, fsync = settings.audit.fsync, "auditing every decision");
     }
+    let auth = if settings.auth.enabled {
+        tracing::info!(
+            tokens = settings.auth.tokens.len(),
+            "bearer-token authentication on"
+        );
+        Some(Arc::new(bankscore::service::auth::Authenticator::new(
+            &settings.auth,
+        )))
+    } else {
+        tracing::warn!("authentication is OFF (auth.enabled = false): any caller that reaches the port can score customers and manage models");
+        None
+    };
     let registry = store.current();
     tracing::info!(
         model = %registry.name(),
@@ -496,8 +606,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "models loaded"
     );
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.worker_threads {
-        anyhow::ensure!(n > 0, "--worker-threads must be at least 1");
+    if let Some(n) = settings.server.worker_threads {
         runtime.worker_threads(n);
     }
     runtime.enable_all().build()?.block_on(async move {
@@ -505,29 +614,30 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         // once clients can connect must never find the default action.
         let shutdown = shutdown_signal()?;
         let sighup = reload_on_sighup(store.clone())?;
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let listen = settings.server.listen;
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("binding {}", args.listen))?;
+            .with_context(|| format!("binding {listen}"))?;
         tracing::info!(address = %listener.local_addr()?, "bankscore serving");
-        let watcher = (!args.watch_poll.is_zero()).then(|| {
+        let models = &settings.models;
+        let watcher = (!models.watch_poll.is_zero()).then(|| {
             tokio::spawn(bankscore::model_store::watch(
                 store.clone(),
-                args.watch_poll,
-                args.watch_debounce,
+                models.watch_poll,
+                models.watch_debounce,
             ))
         });
         let sighup = tokio::spawn(sighup);
-        let settings = MetricsSettings {
-            listen: args.metrics_listen,
-        };
-        let endpoint = MetricsEndpoint::start(&settings, &store).await?;
+        let endpoint = MetricsEndpoint::start(&settings.metrics, &store).await?;
         let mut config = bankscore::service::ServerConfig {
-            max_bulk_streams: args.max_bulk_streams,
+            max_bulk_streams: settings.bulk.max_streams,
             audit,
             metrics: endpoint.as_ref().map(|e| e.metrics.clone()),
+            auth,
+            limits: settings.server.clone(),
             ..Default::default()
         };
-        if let Some(n) = args.bulk_threads {
+        if let Some(n) = settings.bulk.threads {
             config.bulk_threads = n;
         }
         let result = bankscore::service::serve_with(listener, store, config, shutdown).await;

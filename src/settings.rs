@@ -204,10 +204,12 @@ impl SettingsBuilder {
             path: path.to_owned(),
             source,
         })?;
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| SettingsError::Syntax {
-            path: path.to_owned(),
-            message: e.message().to_owned(),
-        })?;
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| SettingsError::Syntax {
+                    path: path.to_owned(),
+                    message: e.message().to_owned(),
+                })?;
         let origin = path.display().to_string();
         for (key, value) in flatten(&table) {
             self.set_value(&key, value, origin.clone());
@@ -288,11 +290,13 @@ impl SettingsBuilder {
                 key,
             }
         })?;
-        settings.check().map_err(|(key, message)| SettingsError::Invalid {
-            origin: origin_of(key),
-            key: key.to_owned(),
-            message,
-        })?;
+        settings
+            .check()
+            .map_err(|(key, message)| SettingsError::Invalid {
+                origin: origin_of(key),
+                key: key.to_owned(),
+                message,
+            })?;
         Ok(settings)
     }
 }
@@ -352,7 +356,10 @@ impl Settings {
             return Err(("server.max_concurrent_streams", "must be at least 1".into()));
         }
         if s.max_concurrent_requests == 0 {
-            return Err(("server.max_concurrent_requests", "must be at least 1".into()));
+            return Err((
+                "server.max_concurrent_requests",
+                "must be at least 1".into(),
+            ));
         }
         if s.worker_threads == Some(0) {
             return Err(("server.worker_threads", "must be at least 1".into()));

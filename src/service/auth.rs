@@ -90,9 +90,15 @@ impl AuthSettings {
             }
             let earlier = &self.tokens[..i];
             if earlier.iter().any(|o| o.name == t.name) {
-                return Err(("auth.tokens", format!("token name `{}` is used twice", t.name)));
+                return Err((
+                    "auth.tokens",
+                    format!("token name `{}` is used twice", t.name),
+                ));
             }
-            if earlier.iter().any(|o| o.sha256.eq_ignore_ascii_case(&t.sha256)) {
+            if earlier
+                .iter()
+                .any(|o| o.sha256.eq_ignore_ascii_case(&t.sha256))
+            {
                 return Err(("auth.tokens", format!("token `{}` repeats a hash", t.name)));
             }
         }
@@ -170,7 +176,8 @@ impl Authenticator {
                 found = Some(i);
             }
         }
-        let (_, holder, roles) = &self.tokens[found.ok_or(Refusal::Unauthenticated("unknown token"))?];
+        let (_, holder, roles) =
+            &self.tokens[found.ok_or(Refusal::Unauthenticated("unknown token"))?];
         match needs {
             Some(role) if !roles.contains(&role) => Err(Refusal::PermissionDenied {
                 holder: holder.clone(),
@@ -224,7 +231,10 @@ mod tests {
     #[test]
     fn a_token_passes_only_for_its_roles() {
         let a = auth();
-        assert_eq!(a.check(Some(b"Bearer s3cret-scorer"), Some(Role::Scorer)), Ok(()));
+        assert_eq!(
+            a.check(Some(b"Bearer s3cret-scorer"), Some(Role::Scorer)),
+            Ok(())
+        );
         assert_eq!(
             a.check(Some(b"Bearer s3cret-scorer"), Some(Role::Admin)),
             Err(Refusal::PermissionDenied {
@@ -232,16 +242,27 @@ mod tests {
                 needs: Role::Admin
             })
         );
-        assert_eq!(a.check(Some(b"Bearer s3cret-admin"), Some(Role::Admin)), Ok(()));
+        assert_eq!(
+            a.check(Some(b"Bearer s3cret-admin"), Some(Role::Admin)),
+            Ok(())
+        );
         assert_eq!(a.check(Some(b"Bearer s3cret-admin"), None), Ok(()));
     }
 
     #[test]
     fn missing_malformed_and_unknown_tokens_are_unauthenticated() {
         let a = auth();
-        for header in [None, Some(&b"s3cret-scorer"[..]), Some(b"Bearer nope"), Some(b"Basic abc")] {
+        for header in [
+            None,
+            Some(&b"s3cret-scorer"[..]),
+            Some(b"Bearer nope"),
+            Some(b"Basic abc"),
+        ] {
             assert!(
-                matches!(a.check(header, Some(Role::Scorer)), Err(Refusal::Unauthenticated(_))),
+                matches!(
+                    a.check(header, Some(Role::Scorer)),
+                    Err(Refusal::Unauthenticated(_))
+                ),
                 "{header:?}"
             );
         }

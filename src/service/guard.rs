@@ -141,7 +141,10 @@ where
             .get("grpc-timeout")
             .and_then(|v| parse_grpc_timeout(v.as_bytes()))
             // Answer just before the client gives up, so it hears why.
-            .map(|d| d.saturating_sub(Duration::from_millis(1)).max(Duration::from_micros(100)));
+            .map(|d| {
+                d.saturating_sub(Duration::from_millis(1))
+                    .max(Duration::from_micros(100))
+            });
         let server = (!streams_requests(path)).then_some(self.layer.request_timeout);
         let deadline = match (client, server) {
             (Some(c), Some(s)) => Some(c.min(s)),
@@ -150,15 +153,18 @@ where
         let call = self.inner.call(req);
         Box::pin(async move {
             let _permit = permit;
-            match deadline {
-                None => call.await,
-                Some(d) => match tokio::time::timeout(d, call).await {
-                    Ok(response) => response,
-                    Err(_) => Ok(Status::deadline_exceeded(format!(
-                        "the call did not finish within its deadline of {d:?}"
-                    ))
-                    .into_http()),
-                },
+            let Some(d) = deadline else {
+                return call.await;
+            };
+            // The deadline is looked at first: when it is due, the caller hears DEADLINE_EXCEEDED
+            // even if the transport's own `grpc-timeout` timer is due in the same tick.
+            tokio::select! {
+                biased;
+                () = tokio::time::sleep(d) => Ok(Status::deadline_exceeded(format!(
+                    "the call did not finish within its deadline of {d:?}"
+                ))
+                .into_http()),
+                response = call => response,
             }
         })
     }
@@ -170,7 +176,10 @@ mod tests {
 
     #[test]
     fn grpc_timeouts_parse_in_every_unit_and_refuse_nonsense() {
-        assert_eq!(parse_grpc_timeout(b"250m"), Some(Duration::from_millis(250)));
+        assert_eq!(
+            parse_grpc_timeout(b"250m"),
+            Some(Duration::from_millis(250))
+        );
         assert_eq!(parse_grpc_timeout(b"2S"), Some(Duration::from_secs(2)));
         assert_eq!(parse_grpc_timeout(b"1H"), Some(Duration::from_secs(3600)));
         assert_eq!(parse_grpc_timeout(b"5u"), Some(Duration::from_micros(5)));
@@ -228,7 +237,8 @@ mod tests {
         let layer = GuardLayer::new(None, 8, Duration::from_secs(60));
         let mut slow = layer.layer(Slow(Duration::from_secs(5)));
         let mut req = score_request();
-        req.headers_mut().insert("grpc-timeout", "30m".parse().unwrap());
+        req.headers_mut()
+            .insert("grpc-timeout", "30m".parse().unwrap());
         let started = std::time::Instant::now();
         let r = slow.call(req).await.unwrap();
         assert_eq!(status(&r), Some("4"));
@@ -241,7 +251,11 @@ mod tests {
             .body(())
             .unwrap();
         let r = bulk.call(req).await.unwrap();
-        assert_eq!(status(&r), None, "bulk work is not cut by the unary deadline");
+        assert_eq!(
+            status(&r),
+            None,
+            "bulk work is not cut by the unary deadline"
+        );
     }
 
     #[tokio::test]
@@ -256,13 +270,20 @@ mod tests {
         let started = std::time::Instant::now();
         let second = slow.call(score_request()).await.unwrap();
         assert_eq!(status(&second), Some("8"), "RESOURCE_EXHAUSTED");
-        assert!(started.elapsed() < Duration::from_millis(100), "refused without waiting");
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "refused without waiting"
+        );
         let health = http::Request::builder()
             .uri("/grpc.health.v1.Health/Check")
             .body(())
             .unwrap();
         assert_eq!(status(&slow.call(health).await.unwrap()), None);
         assert_eq!(status(&first.await.unwrap()), None);
-        assert_eq!(status(&slow.call(score_request()).await.unwrap()), None, "the permit came back");
+        assert_eq!(
+            status(&slow.call(score_request()).await.unwrap()),
+            None,
+            "the permit came back"
+        );
     }
 }

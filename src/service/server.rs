@@ -9,19 +9,19 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 
 use super::admin::AdminApi;
+use super::auth::Authenticator;
 use super::batch::{BatchApi, Bulk};
+use super::guard::GuardLayer;
 use super::pb::{
     self, batch_scoring_service_server::BatchScoringServiceServer,
     model_admin_service_server::ModelAdminServiceServer,
     scoring_service_server::ScoringServiceServer,
 };
 use super::scoring::ScoringApi;
-use super::auth::Authenticator;
-use super::guard::GuardLayer;
 use crate::audit::AuditLog;
-use crate::settings::ServerSettings;
 use crate::metrics::{Metrics, RequestMetricsLayer};
 use crate::model_store::ModelStore;
+use crate::settings::ServerSettings;
 
 /// Largest request or response message by default, in bytes (a profile is well under 4 KiB).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;

@@ -32,9 +32,17 @@ fn each_layer_overrides_the_one_before() {
         .flag("server.listen", "127.0.0.1:7002", "--listen")
         .build()
         .unwrap();
-    assert_eq!(s.server.listen, "127.0.0.1:7002".parse().unwrap(), "flag over env");
+    assert_eq!(
+        s.server.listen,
+        "127.0.0.1:7002".parse().unwrap(),
+        "flag over env"
+    );
     assert_eq!(s.server.max_concurrent_requests, 20, "env over file");
-    assert_eq!(s.server.request_timeout, Duration::from_secs(2), "file over defaults");
+    assert_eq!(
+        s.server.request_timeout,
+        Duration::from_secs(2),
+        "file over defaults"
+    );
     assert_eq!(s.models.dir, PathBuf::from("/srv/models"));
     assert_eq!(s.server.drain_timeout, Duration::from_secs(30), "default");
     assert!(!s.auth.enabled);
@@ -59,7 +67,11 @@ fn a_bad_setting_is_named_with_where_it_came_from() {
             "flag --request-timeout",
         ),
         (
-            no_auth().flag("server.max_concurrent_requests", 0, "--max-concurrent-requests"),
+            no_auth().flag(
+                "server.max_concurrent_requests",
+                0,
+                "--max-concurrent-requests",
+            ),
             "server.max_concurrent_requests",
             "flag --max-concurrent-requests",
         ),
@@ -82,8 +94,16 @@ fn an_unknown_key_in_the_file_names_the_key_and_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
     std::fs::write(&file, "[server]\nmax_conections = 5\n").unwrap();
-    let e = no_auth().file(&file).unwrap().build().unwrap_err().to_string();
-    assert!(e.contains("max_conections") && e.contains("bad.toml"), "{e}");
+    let e = no_auth()
+        .file(&file)
+        .unwrap()
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("max_conections") && e.contains("bad.toml"),
+        "{e}"
+    );
     std::fs::write(&file, "[server\n").unwrap();
     let e = no_auth().file(&file).unwrap_err().to_string();
     assert!(e.contains("not valid TOML"), "{e}");
@@ -98,13 +118,11 @@ fn the_printed_config_masks_secrets_and_reads_back() {
         ]))
         .flag(
             "auth.tokens",
-            toml::Value::Array(vec![toml::Value::Table(
-                toml::toml! {
-                    name = "core"
-                    sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-                    roles = ["scorer"]
-                },
-            )]),
+            toml::Value::Array(vec![toml::Value::Table(toml::toml! {
+                name = "core"
+                sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                roles = ["scorer"]
+            })]),
             "--test",
         )
         .build()
@@ -112,7 +130,10 @@ fn the_printed_config_masks_secrets_and_reads_back() {
     let shown = s.to_masked_toml();
     assert!(!shown.contains("very-secret-key"), "{shown}");
     assert!(!shown.contains("9f86d081884c7d659a2f"), "{shown}");
-    assert!(shown.contains("[server]") && shown.contains("request_timeout = \"10s\""), "{shown}");
+    assert!(
+        shown.contains("[server]") && shown.contains("request_timeout = \"10s\""),
+        "{shown}"
+    );
     let back: Settings = toml::from_str(&shown).unwrap();
     assert_eq!(back.server, s.server);
 }

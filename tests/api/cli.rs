@@ -16,7 +16,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_bankscore");
 fn serve_refuses_to_start_without_a_valid_model_and_says_why() {
     let empty = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--models-dir"])
+        .args([
+            "serve",
+            "--no-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--models-dir",
+        ])
         .arg(empty.path())
         .output()
         .unwrap();
@@ -30,6 +36,7 @@ async fn start_server(models: &std::path::Path) -> (std::process::Child, String)
     let mut child = Command::new(BIN)
         .args([
             "serve",
+            "--no-auth",
             "--listen",
             "127.0.0.1:0",
             "--watch-poll",

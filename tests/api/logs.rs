@@ -16,7 +16,14 @@ async fn json_logs_carry_the_request_id_and_only_the_hashed_customer() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let mut child = Command::new(env!("CARGO_BIN_EXE_bankscore"))
-        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--no-auth",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .args(["--watch-poll", "0s", "--models-dir"])
         .arg(shipped_models())
         .arg("--audit-log")

@@ -473,7 +473,14 @@ async fn serve_warns_about_a_non_loopback_metrics_address_and_stops_the_endpoint
     use std::process::{Command, Stdio};
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_bankscore"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--watch-poll", "0s"])
+        .args([
+            "serve",
+            "--no-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--watch-poll",
+            "0s",
+        ])
         .args(["--metrics-listen", "0.0.0.0:0", "--models-dir"])
         .arg(crate::helpers::shipped_models())
         .env("RUST_LOG", "info")
