@@ -62,6 +62,24 @@ enum Command {
     Streamgen(StreamgenArgs),
     /// Re-score audit log records with their recorded model versions and report differences.
     Replay(ReplayArgs),
+    /// Make a new bearer token and print it with the `[[auth.tokens]]` entry that accepts it.
+    Token(TokenArgs),
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// Who will hold the token (shown in logs when a call is refused).
+    #[arg(long)]
+    name: String,
+    /// What it may do: scorer, admin (repeat for both).
+    #[arg(long = "role", required = true, value_parser = parse_role)]
+    roles: Vec<bankscore::service::auth::Role>,
+}
+
+fn parse_role(s: &str) -> Result<bankscore::service::auth::Role, String> {
+    toml::Value::String(s.to_owned())
+        .try_into()
+        .map_err(|_| format!("`{s}` is not a role: scorer or admin"))
 }
 
 #[derive(Args)]
@@ -473,6 +491,14 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Deploy(args) => deploy(args),
+        Command::Token(args) => {
+            let (token, entry) = bankscore::service::auth::new_token(&args.name, &args.roles);
+            eprintln!("The token, for the caller only (bankscore keeps only its hash):");
+            println!("{token}");
+            eprintln!("\nAdd to the server's settings:\n");
+            eprintln!("{entry}");
+            Ok(())
+        }
         Command::Score(args) => score(args),
         Command::Plan(args) => plan(args),
         Command::Validate { bundle } => {

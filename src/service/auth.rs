@@ -111,6 +111,32 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// A new random token (256 bits, hex) and the `[[auth.tokens]]` TOML entry that accepts it.
+pub fn new_token(name: &str, roles: &[Role]) -> (String, String) {
+    use rand::RngCore;
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let entry = TokenSettings {
+        name: name.to_owned(),
+        sha256: token_hash(&token).iter().map(|b| format!("{b:02x}")).collect(),
+        roles: roles.to_vec(),
+    };
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        auth: Tokens<'a>,
+    }
+    #[derive(serde::Serialize)]
+    struct Tokens<'a> {
+        tokens: [&'a TokenSettings; 1],
+    }
+    let text = toml::to_string(&Entry {
+        auth: Tokens { tokens: [&entry] },
+    })
+    .expect("a token entry serializes");
+    (token, text)
+}
+
 /// The accepted tokens, ready for checking calls.
 #[derive(Clone)]
 pub struct Authenticator {

@@ -13,5 +13,6 @@ mod logs;
 mod metrics;
 mod redeploy;
 mod scoring;
+mod settings;
 mod stream;
 mod training;
