@@ -145,8 +145,8 @@ fn edge_value(f: BuiltinFeature) -> impl Strategy<Value = f64> {
     prop_oneof![Just(min), Just(max), Just(tiny), between]
 }
 
-/// A valid profile whose typed fields sit at the edges of their ranges (a balance of
-/// `f64::MAX`, a margin of `f64::MIN`, an age of 120), sent over the wire as it would be.
+/// A valid profile whose typed fields sit at the edges of their ranges (the largest balance,
+/// the most negative margin, an age of 120), sent over the wire as it would be.
 fn edge_profile() -> impl Strategy<Value = pb::CustomerProfile> {
     let values: Vec<_> = BuiltinFeature::ALL.iter().map(|&f| edge_value(f)).collect();
     (values, "[A-Z]-[0-9]{1,8}").prop_map(|(values, id)| {
@@ -204,6 +204,12 @@ fn assert_scores_cleanly(p: &CustomerProfile) {
         ("value_at_risk", v.value_at_risk),
     ] {
         assert!(x.is_finite(), "value.{part} = {x}");
+    }
+    for o in &a.decision.ranked {
+        assert!(
+            o.expected_value.is_finite() && o.uplift.is_finite(),
+            "{o:?}"
+        );
     }
 }
 
