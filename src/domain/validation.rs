@@ -6,6 +6,14 @@ use super::profile::{BuiltinFeature, CustomerProfile, FeatureKind};
 /// Longest customer id or extra-feature key, in bytes.
 pub const MAX_KEY_LEN: usize = 128;
 
+/// Largest amount of money (balance, or margin in either direction): far beyond any customer,
+/// and far enough below `f64::MAX` that lifetime value (at most 50 years of margin) and churn
+/// contributions stay finite.
+pub const MAX_AMOUNT: f64 = 1e15;
+/// Largest 3-month trend (a relative change, -1 = everything gone): for the same reason, a
+/// bound a real ratio never reaches rather than `f64::MAX`.
+pub const MAX_TREND: f64 = 1e9;
+
 /// Why a value cannot stand for a profile field (the field is named by the caller).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FieldProblem {
@@ -41,9 +49,9 @@ impl BuiltinFeature {
             Self::Transactions30d => (0.0, 1_000_000.0),
             Self::DaysSinceLastContact | Self::DaysSinceLastActivity => (0.0, DAYS),
             Self::Referrals12m => (0.0, 10_000.0),
-            Self::TotalBalance => (0.0, f64::MAX),
-            Self::BalanceTrend3m | Self::TransactionsTrend3m => (-1.0, f64::MAX),
-            Self::AnnualMargin => (f64::MIN, f64::MAX),
+            Self::TotalBalance => (0.0, MAX_AMOUNT),
+            Self::BalanceTrend3m | Self::TransactionsTrend3m => (-1.0, MAX_TREND),
+            Self::AnnualMargin => (-MAX_AMOUNT, MAX_AMOUNT),
             Self::HasMortgage
             | Self::SalaryCredited
             | Self::OpenComplaint
@@ -231,6 +239,28 @@ mod tests {
         }
         assert!(B::AnnualMargin.check(-1e9).is_ok());
         assert!(B::AgeYears.check(120.0).is_ok());
+    }
+
+    #[test]
+    fn amounts_and_trends_stop_well_short_of_where_scoring_would_overflow() {
+        use BuiltinFeature as B;
+        for (f, v) in [
+            (B::AnnualMargin, f64::MIN),
+            (B::TotalBalance, f64::MAX),
+            (B::BalanceTrend3m, f64::MAX),
+            (B::TransactionsTrend3m, 2.0 * MAX_TREND),
+        ] {
+            assert!(
+                matches!(
+                    f.check(v),
+                    Err(FieldProblem::Below { .. } | FieldProblem::Above { .. })
+                ),
+                "{f:?} = {v}"
+            );
+        }
+        assert!(B::AnnualMargin.check(-MAX_AMOUNT).is_ok());
+        assert!(B::TotalBalance.check(MAX_AMOUNT).is_ok());
+        assert!(B::BalanceTrend3m.check(MAX_TREND).is_ok());
     }
 
     #[test]

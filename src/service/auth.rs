@@ -119,7 +119,10 @@ pub fn new_token(name: &str, roles: &[Role]) -> (String, String) {
     let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
     let entry = TokenSettings {
         name: name.to_owned(),
-        sha256: token_hash(&token).iter().map(|b| format!("{b:02x}")).collect(),
+        sha256: token_hash(&token)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
         roles: roles.to_vec(),
     };
     #[derive(serde::Serialize)]

@@ -8,6 +8,7 @@ mod cli;
 mod files;
 mod health_reflection;
 mod helpers;
+mod hostile;
 mod limits;
 mod logs;
 mod metrics;

@@ -9,7 +9,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_bankscore");
 
 fn serve(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut c = Command::new(BIN);
-    c.arg("serve").args(args).arg("--models-dir").arg(shipped_models());
+    c.arg("serve")
+        .args(args)
+        .arg("--models-dir")
+        .arg(shipped_models());
     for (k, v) in env {
         c.env(k, v);
     }
@@ -26,13 +29,22 @@ fn print_config_shows_the_effective_settings_with_secrets_masked() {
     )
     .unwrap();
     let out = serve(
-        &["--no-auth", "--print-config", "--config", config.to_str().unwrap()],
+        &[
+            "--no-auth",
+            "--print-config",
+            "--config",
+            config.to_str().unwrap(),
+        ],
         &[
             ("BANKSCORE_AUDIT_HASH_KEY", "do-not-print-me"),
             ("BANKSCORE_SERVER_MAX_CONCURRENT_REQUESTS", "99"),
         ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown = String::from_utf8(out.stdout).unwrap();
     assert!(shown.contains("request_timeout = \"3s\""), "{shown}");
     assert!(shown.contains("max_concurrent_requests = 99"), "{shown}");
