@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::Server;
+use tonic::transport::{Server, ServerTlsConfig};
 
 use super::admin::AdminApi;
 use super::batch::{BatchApi, Bulk};
@@ -47,16 +47,20 @@ pub struct ServerConfig {
     pub audit: Option<Arc<AuditLog>>,
     /// Where calls and answers are counted; `None` records nothing.
     pub metrics: Option<Arc<Metrics>>,
+    /// TLS (and mutual TLS) from [`TlsSettings::load`](super::TlsSettings::load), loaded before
+    /// the port opens so that a bad file stops start-up; `None` serves plaintext HTTP/2.
+    pub tls: Option<ServerTlsConfig>,
 }
 
 impl Default for ServerConfig {
-    /// One bulk thread per core, four bulk streams, no audit log, no metrics.
+    /// One bulk thread per core, four bulk streams, no audit log, no metrics, plaintext.
     fn default() -> Self {
         Self {
             bulk_threads: std::thread::available_parallelism().map_or(1, usize::from),
             max_bulk_streams: 4,
             audit: None,
             metrics: None,
+            tls: None,
         }
     }
 }
@@ -78,10 +82,12 @@ pub async fn serve(
 /// to [`DRAIN_TIMEOUT`]) and closes the audit log.
 ///
 /// Health reports NOT_SERVING until the services are registered with their models, and again
-/// once shutdown begins.
+/// once shutdown begins. With [`ServerConfig::tls`] every connection is TLS: the handshakes run
+/// beside the accept loop, and one that fails (or outlasts the handshake timeout) drops that
+/// connection only.
 ///
 /// # Errors
-/// The transport fails.
+/// The transport fails, or rustls refuses the TLS configuration.
 pub async fn serve_with(
     listener: TcpListener,
     store: Arc<ModelStore>,
@@ -152,7 +158,13 @@ pub async fn serve_with(
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .with_keepalive(Some(Duration::from_secs(60)));
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = config.tls.clone() {
+        // Applies to any incoming stream, our TcpIncoming included: tonic wraps it and runs
+        // the rustls handshake on each accepted connection before HTTP/2 starts.
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .initial_stream_window_size(STREAM_WINDOW_BYTES)
         .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
