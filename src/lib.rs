@@ -5,8 +5,9 @@
 //! - [`model_store`]: the on-disk model bundle format, its validation and the registry of loaded versions;
 //! - [`training`]: the synthetic customer generator and `bankscore train` (linfa logistic regression);
 //! - [`audit`]: the decision audit log (keyed customer hashes, rotation) and its replay;
-//! - [`service`]: the tonic edge: conversions, status mapping, health, reflection and `serve`;
+//! - [`service`]: the tonic edge: conversions, status mapping, health, reflection, TLS and `serve`;
 //! - [`client`]: `bankscore call`, one RPC with a profile from a JSON file;
+//! - [`client_tls`]: TLS and mutual TLS for bankscore's own clients (`--ca-cert` and friends);
 //! - [`loadgen`]: the load generator for the unary `Score` RPC;
 //! - [`metrics`]: Prometheus metrics, drift (PSI) of live customers, and the `/metrics` endpoint;
 //! - [`telemetry`]: tracing set-up.
@@ -14,6 +15,7 @@
 pub mod audit;
 pub mod batch;
 pub mod client;
+pub mod client_tls;
 pub mod domain;
 pub mod loadgen;
 pub mod metrics;

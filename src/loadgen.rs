@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
+
+use crate::client_tls::{endpoint, ClientTls};
 
 use crate::service::pb::{self, scoring_service_client::ScoringServiceClient};
 use crate::training::synthetic::Generator;
@@ -12,8 +14,10 @@ use crate::training::synthetic::Generator;
 /// Load generator settings.
 #[derive(Debug, Clone)]
 pub struct LoadSettings {
-    /// Server address, e.g. `http://127.0.0.1:50051`.
+    /// Server address, e.g. `http://127.0.0.1:50051`, or `https://` with `tls`.
     pub target: String,
+    /// TLS for an `https://` target.
+    pub tls: Option<ClientTls>,
     /// Requests in flight at any time.
     pub concurrency: usize,
     /// HTTP/2 connections the requests are spread over.
@@ -76,7 +80,7 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<LoadReport> {
     let mut channels = Vec::with_capacity(settings.connections);
     for _ in 0..settings.connections {
         channels.push(
-            Endpoint::from_shared(settings.target.clone())?
+            endpoint(&settings.target, settings.tls.as_ref())?
                 .tcp_nodelay(true)
                 .connect()
                 .await?,
@@ -177,6 +181,8 @@ async fn worker(
 pub struct StreamSettings {
     /// Server address.
     pub target: String,
+    /// TLS for an `https://` target.
+    pub tls: Option<ClientTls>,
     /// Customers to send in total (over all streams).
     pub records: u64,
     /// Customers per chunk.
@@ -224,7 +230,7 @@ pub async fn run_stream(s: &StreamSettings) -> anyhow::Result<StreamReport> {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..s.streams {
-        let channel = Endpoint::from_shared(s.target.clone())?
+        let channel = endpoint(&s.target, s.tls.as_ref())?
             .tcp_nodelay(true)
             .connect()
             .await?;

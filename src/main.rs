@@ -57,6 +57,8 @@ enum Command {
         /// Reload the models directory first (as a file change or SIGHUP would).
         #[arg(long)]
         reload: bool,
+        #[command(flatten)]
+        tls: bankscore::client_tls::TlsFlags,
     },
     /// Call one RPC on a running server with a customer profile from a JSON file.
     Call(CallArgs),
@@ -232,6 +234,8 @@ struct CallArgs {
     /// Instead of calling, write the Score request as a gRPC frame to this file (for h2load).
     #[arg(long)]
     write_frame: Option<PathBuf>,
+    #[command(flatten)]
+    tls: bankscore::client_tls::TlsFlags,
 }
 
 #[derive(Args)]
@@ -305,6 +309,8 @@ struct StreamgenArgs {
     /// Client runtime worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    #[command(flatten)]
+    tls: bankscore::client_tls::TlsFlags,
 }
 
 #[derive(Args)]
@@ -327,6 +333,8 @@ struct LoadgenArgs {
     /// Client runtime worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    #[command(flatten)]
+    tls: bankscore::client_tls::TlsFlags,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -384,13 +392,18 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Models { target, reload } => {
+        Command::Models {
+            target,
+            reload,
+            tls,
+        } => {
+            let tls = tls.client_tls()?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             print!(
                 "{}",
-                runtime.block_on(bankscore::client::admin(&target, reload))?
+                runtime.block_on(bankscore::client::admin(&target, tls.as_ref(), reload))?
             );
             Ok(())
         }
@@ -413,8 +426,10 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
+            let tls = args.tls.client_tls()?;
             let reply = runtime.block_on(bankscore::client::call(&bankscore::client::Call {
                 target: &args.target,
+                tls: tls.as_ref(),
                 rpc: args.rpc,
                 profile_json: &args.profile,
                 request_id: &args.request_id,
@@ -432,6 +447,7 @@ fn main() -> anyhow::Result<()> {
             let report = runtime.block_on(bankscore::loadgen::run_stream(
                 &bankscore::loadgen::StreamSettings {
                     target: args.target,
+                    tls: args.tls.client_tls()?,
                     records: args.records,
                     chunk: args.chunk,
                     streams: args.streams,
@@ -454,6 +470,7 @@ fn main() -> anyhow::Result<()> {
             let report =
                 runtime.block_on(bankscore::loadgen::run(&bankscore::loadgen::LoadSettings {
                     target: args.target,
+                    tls: args.tls.client_tls()?,
                     concurrency: args.concurrency,
                     connections: args.connections,
                     duration: args.duration,
