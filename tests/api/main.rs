@@ -13,4 +13,5 @@ mod metrics;
 mod redeploy;
 mod scoring;
 mod stream;
+mod tls;
 mod training;
