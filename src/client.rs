@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use anyhow::Context;
-use tonic::transport::Endpoint;
 
+use crate::connect::{endpoint, Bearer, ClientTls};
 use crate::domain::CustomerProfile;
 use crate::service::pb::{
     self, model_admin_service_client::ModelAdminServiceClient,
@@ -28,8 +28,12 @@ pub enum Rpc {
 /// A call's parameters.
 #[derive(Debug, Clone)]
 pub struct Call<'a> {
-    /// Server address, e.g. `http://127.0.0.1:50051`.
+    /// Server address, e.g. `http://127.0.0.1:50051`, or `https://` with `tls`.
     pub target: &'a str,
+    /// TLS for an `https://` target.
+    pub tls: Option<&'a ClientTls>,
+    /// Bearer token sent with the call.
+    pub bearer: Bearer,
     /// The RPC.
     pub rpc: Rpc,
     /// The customer profile, as JSON with `CustomerProfile` field names.
@@ -80,11 +84,11 @@ fn read_profile(path: &Path) -> anyhow::Result<CustomerProfile> {
 /// The profile file is unreadable, the server unreachable, or the call fails (with its status).
 pub async fn call(c: &Call<'_>) -> anyhow::Result<String> {
     let profile = read_profile(c.profile_json)?;
-    let channel = Endpoint::from_shared(c.target.to_owned())?
+    let channel = endpoint(c.target, c.tls)?
         .connect()
         .await
         .with_context(|| format!("connecting to {}", c.target))?;
-    let mut client = ScoringServiceClient::new(channel);
+    let mut client = ScoringServiceClient::with_interceptor(channel, c.bearer.clone());
     let context = Some(pb::RequestContext {
         request_id: c.request_id.to_owned(),
         model_version: c.model_version.to_owned(),
@@ -141,13 +145,18 @@ pub async fn call(c: &Call<'_>) -> anyhow::Result<String> {
 ///
 /// # Errors
 /// The server is unreachable or the call fails.
-pub async fn admin(target: &str, reload: bool) -> anyhow::Result<String> {
+pub async fn admin(
+    target: &str,
+    tls: Option<&ClientTls>,
+    bearer: &Bearer,
+    reload: bool,
+) -> anyhow::Result<String> {
     use std::fmt::Write;
-    let channel = Endpoint::from_shared(target.to_owned())?
+    let channel = endpoint(target, tls)?
         .connect()
         .await
         .with_context(|| format!("connecting to {target}"))?;
-    let mut client = ModelAdminServiceClient::new(channel);
+    let mut client = ModelAdminServiceClient::with_interceptor(channel, bearer.clone());
     let mut out = String::new();
     let list = if reload {
         let r = client.reload(pb::ReloadRequest {}).await?.into_inner();

@@ -5,8 +5,9 @@
 //! - [`model_store`]: the on-disk model bundle format, its validation and the registry of loaded versions;
 //! - [`training`]: the synthetic customer generator and `bankscore train` (linfa logistic regression);
 //! - [`audit`]: the decision audit log (keyed customer hashes, rotation) and its replay;
-//! - [`service`]: the tonic edge: conversions, bearer-token auth, limits, health, reflection and `serve`;
+//! - [`service`]: the tonic edge: conversions, bearer-token auth, limits, health, reflection, TLS and `serve`;
 //! - [`client`]: `bankscore call`, one RPC with a profile from a JSON file;
+//! - [`connect`]: TLS and mutual TLS for bankscore's own clients (`--ca-cert` and friends);
 //! - [`loadgen`]: the load generator for the unary `Score` RPC;
 //! - [`metrics`]: Prometheus metrics, drift (PSI) of live customers, and the `/metrics` endpoint;
 //! - [`settings`]: the typed settings of `serve`: defaults, TOML file, `BANKSCORE_*` environment, flags;
@@ -15,6 +16,7 @@
 pub mod audit;
 pub mod batch;
 pub mod client;
+pub mod connect;
 pub mod domain;
 pub mod loadgen;
 pub mod metrics;

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use tonic::transport::{Channel, Endpoint};
+
+use crate::connect::{endpoint, Bearer, ClientTls, Connection};
 
 use crate::service::pb::{self, scoring_service_client::ScoringServiceClient};
 use crate::training::synthetic::Generator;
@@ -12,8 +13,12 @@ use crate::training::synthetic::Generator;
 /// Load generator settings.
 #[derive(Debug, Clone)]
 pub struct LoadSettings {
-    /// Server address, e.g. `http://127.0.0.1:50051`.
+    /// Server address, e.g. `http://127.0.0.1:50051`, or `https://` with `tls`.
     pub target: String,
+    /// TLS for an `https://` target.
+    pub tls: Option<ClientTls>,
+    /// Bearer token sent with every call.
+    pub bearer: Bearer,
     /// Requests in flight at any time.
     pub concurrency: usize,
     /// HTTP/2 connections the requests are spread over.
@@ -76,7 +81,7 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<LoadReport> {
     let mut channels = Vec::with_capacity(settings.connections);
     for _ in 0..settings.connections {
         channels.push(
-            Endpoint::from_shared(settings.target.clone())?
+            endpoint(&settings.target, settings.tls.as_ref())?
                 .tcp_nodelay(true)
                 .connect()
                 .await?,
@@ -94,7 +99,10 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<LoadReport> {
     let stop_at = measure_from + settings.duration;
     let mut workers = Vec::with_capacity(settings.concurrency);
     for w in 0..settings.concurrency {
-        let client = ScoringServiceClient::new(channels[w % channels.len()].clone());
+        let client = ScoringServiceClient::with_interceptor(
+            channels[w % channels.len()].clone(),
+            settings.bearer.clone(),
+        );
         workers.push(tokio::spawn(worker(
             client,
             profiles.clone(),
@@ -123,7 +131,7 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<LoadReport> {
 }
 
 async fn worker(
-    mut client: ScoringServiceClient<Channel>,
+    mut client: ScoringServiceClient<Connection>,
     profiles: std::sync::Arc<Vec<pb::CustomerProfile>>,
     offset: usize,
     measure_from: Instant,
@@ -177,6 +185,10 @@ async fn worker(
 pub struct StreamSettings {
     /// Server address.
     pub target: String,
+    /// TLS for an `https://` target.
+    pub tls: Option<ClientTls>,
+    /// Bearer token sent with every call.
+    pub bearer: Bearer,
     /// Customers to send in total (over all streams).
     pub records: u64,
     /// Customers per chunk.
@@ -224,11 +236,11 @@ pub async fn run_stream(s: &StreamSettings) -> anyhow::Result<StreamReport> {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..s.streams {
-        let channel = Endpoint::from_shared(s.target.clone())?
+        let channel = endpoint(&s.target, s.tls.as_ref())?
             .tcp_nodelay(true)
             .connect()
             .await?;
-        let mut client = BatchScoringServiceClient::new(channel)
+        let mut client = BatchScoringServiceClient::with_interceptor(channel, s.bearer.clone())
             .max_decoding_message_size(crate::service::MAX_MESSAGE_BYTES)
             .max_encoding_message_size(crate::service::MAX_MESSAGE_BYTES);
         let (pool, chunk) = (pool.clone(), s.chunk as u64);

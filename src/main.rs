@@ -53,6 +53,8 @@ enum Command {
         /// Reload the models directory first (as a file change or SIGHUP would).
         #[arg(long)]
         reload: bool,
+        #[command(flatten)]
+        connect: bankscore::connect::ConnectFlags,
     },
     /// Call one RPC on a running server with a customer profile from a JSON file.
     Call(CallArgs),
@@ -342,6 +344,8 @@ struct CallArgs {
     /// Instead of calling, write the Score request as a gRPC frame to this file (for h2load).
     #[arg(long)]
     write_frame: Option<PathBuf>,
+    #[command(flatten)]
+    connect: bankscore::connect::ConnectFlags,
 }
 
 #[derive(Args)]
@@ -415,6 +419,8 @@ struct StreamgenArgs {
     /// Client runtime worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    #[command(flatten)]
+    connect: bankscore::connect::ConnectFlags,
 }
 
 #[derive(Args)]
@@ -437,6 +443,8 @@ struct LoadgenArgs {
     /// Client runtime worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    #[command(flatten)]
+    connect: bankscore::connect::ConnectFlags,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -516,13 +524,24 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Models { target, reload } => {
+        Command::Models {
+            target,
+            reload,
+            connect,
+        } => {
+            let bearer = connect.bearer()?;
+            let tls = connect.client_tls()?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             print!(
                 "{}",
-                runtime.block_on(bankscore::client::admin(&target, reload))?
+                runtime.block_on(bankscore::client::admin(
+                    &target,
+                    tls.as_ref(),
+                    &bearer,
+                    reload,
+                ))?
             );
             Ok(())
         }
@@ -545,8 +564,11 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
+            let tls = args.connect.client_tls()?;
             let reply = runtime.block_on(bankscore::client::call(&bankscore::client::Call {
                 target: &args.target,
+                tls: tls.as_ref(),
+                bearer: args.connect.bearer()?,
                 rpc: args.rpc,
                 profile_json: &args.profile,
                 request_id: &args.request_id,
@@ -564,6 +586,8 @@ fn main() -> anyhow::Result<()> {
             let report = runtime.block_on(bankscore::loadgen::run_stream(
                 &bankscore::loadgen::StreamSettings {
                     target: args.target,
+                    tls: args.connect.client_tls()?,
+                    bearer: args.connect.bearer()?,
                     records: args.records,
                     chunk: args.chunk,
                     streams: args.streams,
@@ -586,6 +610,8 @@ fn main() -> anyhow::Result<()> {
             let report =
                 runtime.block_on(bankscore::loadgen::run(&bankscore::loadgen::LoadSettings {
                     target: args.target,
+                    tls: args.connect.client_tls()?,
+                    bearer: args.connect.bearer()?,
                     concurrency: args.concurrency,
                     connections: args.connections,
                     duration: args.duration,
@@ -609,6 +635,17 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     let audit = bankscore::audit::AuditLog::from_settings(&settings.audit)?.map(Arc::new);
     if let Some(log) = &audit {
         tracing::info!(path = %log.path().display(), max_bytes = settings.audit.max_file_bytes, fsync = settings.audit.fsync, "auditing every decision");
+    }
+    // Certificates are read before the port opens: a bad file stops start-up, naming it.
+    let tls = settings.tls.as_ref().map(|t| t.load()).transpose()?;
+    match &settings.tls {
+        Some(t) => tracing::info!(cert = %t.cert.display(), mutual = t.client_ca.is_some(), "TLS on"),
+        None if settings.server.listen.ip().is_loopback() => {
+            tracing::info!("TLS off (loopback listener)");
+        }
+        None => tracing::warn!(
+            "TLS is off on a network address: calls, tokens and customer data cross the network in clear"
+        ),
     }
     let auth = if settings.auth.enabled {
         tracing::info!(
@@ -660,6 +697,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             audit,
             metrics: endpoint.as_ref().map(|e| e.metrics.clone()),
             auth,
+            tls,
             limits: settings.server.clone(),
             ..Default::default()
         };

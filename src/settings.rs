@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::AuditSettings;
 use crate::metrics::MetricsSettings;
 use crate::service::auth::AuthSettings;
+use crate::service::TlsSettings;
 
 /// Everything `bankscore serve` can be told.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -26,6 +27,9 @@ pub struct Settings {
     pub bulk: BulkSettings,
     /// Bearer tokens and roles.
     pub auth: AuthSettings,
+    /// TLS and mutual TLS; plaintext when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSettings>,
     /// Prometheus endpoint.
     pub metrics: MetricsSettings,
     /// Decision audit log.

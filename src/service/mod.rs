@@ -1,4 +1,4 @@
-//! The gRPC edge: generated types, conversions, the scoring handlers and the server.
+//! The gRPC edge: generated types, conversions, the scoring handlers, the server and its TLS.
 
 mod admin;
 mod audit;
@@ -8,11 +8,13 @@ pub mod convert;
 pub mod guard;
 mod scoring;
 mod server;
+mod tls;
 
 pub use admin::AdminApi;
 pub use batch::{score_records, BatchApi, Bulk, MAX_RECORDS_PER_CHUNK};
 pub use scoring::ScoringApi;
 pub use server::{serve, serve_with, ServerConfig, MAX_CONCURRENT_STREAMS, MAX_MESSAGE_BYTES};
+pub use tls::{ClientAuth, TlsError, TlsSettings, TLS_HANDSHAKE_TIMEOUT};
 
 /// Generated `bankscore.v1` messages, client and server.
 pub mod pb {

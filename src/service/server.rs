@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::Server;
+use tonic::transport::{Server, ServerTlsConfig};
 
 use super::admin::AdminApi;
 use super::auth::Authenticator;
@@ -53,11 +53,14 @@ pub struct ServerConfig {
     /// Message size, stream, concurrency, deadline, keep-alive, connection-age and drain limits
     /// (the listen address is the caller's).
     pub limits: ServerSettings,
+    /// TLS (and mutual TLS) from [`TlsSettings::load`](super::TlsSettings::load), loaded before
+    /// the port opens so that a bad file stops start-up; `None` serves plaintext HTTP/2.
+    pub tls: Option<ServerTlsConfig>,
 }
 
 impl Default for ServerConfig {
     /// One bulk thread per core, four bulk streams, no audit log, no metrics, no authentication,
-    /// the default limits.
+    /// the default limits, plaintext.
     fn default() -> Self {
         Self {
             bulk_threads: std::thread::available_parallelism().map_or(1, usize::from),
@@ -66,6 +69,7 @@ impl Default for ServerConfig {
             metrics: None,
             auth: None,
             limits: ServerSettings::default(),
+            tls: None,
         }
     }
 }
@@ -87,10 +91,12 @@ pub async fn serve(
 /// to the drain timeout) and closes the audit log.
 ///
 /// Health reports NOT_SERVING until the services are registered with their models, and again
-/// once shutdown begins.
+/// once shutdown begins. With [`ServerConfig::tls`] every connection is TLS: the handshakes run
+/// beside the accept loop, and one that fails (or outlasts the handshake timeout) drops that
+/// connection only.
 ///
 /// # Errors
-/// The transport fails.
+/// The transport fails, or rustls refuses the TLS configuration.
 pub async fn serve_with(
     listener: TcpListener,
     store: Arc<ModelStore>,
@@ -163,7 +169,13 @@ pub async fn serve_with(
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .with_keepalive(Some(Duration::from_secs(60)));
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = config.tls.clone() {
+        // Applies to any incoming stream, our TcpIncoming included: tonic wraps it and runs
+        // the rustls handshake on each accepted connection before HTTP/2 starts.
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .max_concurrent_streams(limits.max_concurrent_streams)
         .initial_stream_window_size(STREAM_WINDOW_BYTES)
         .initial_connection_window_size(CONNECTION_WINDOW_BYTES)

@@ -58,7 +58,8 @@ fn start_up_stops_on_a_bad_setting_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("typo.toml");
     std::fs::write(&config, "[server]\nmax_concurent_requests = 5\n").unwrap();
-    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 4] = [
         (&[], &[], "setting `auth.tokens`"),
         (
             &["--no-auth", "--config", config.to_str().unwrap()],
