@@ -332,3 +332,94 @@ async fn shutdown_waits_for_calls_in_flight_only_up_to_the_drain_timeout() {
     drop(tx);
     let _ = tokio::time::timeout(Duration::from_secs(5), held).await;
 }
+
+/// What SIGTERM starts in the binary (the shutdown future completing): health turns
+/// NOT_SERVING at once, while a call in flight still finishes with its full answer.
+#[tokio::test]
+async fn shutdown_turns_health_not_serving_and_lets_a_call_in_flight_finish() {
+    let app = app_with_limits(ServerSettings {
+        drain_timeout: Duration::from_secs(20),
+        ..Default::default()
+    })
+    .await;
+    let mut health = HealthClient::new(app.channel.clone());
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: "bankscore.v1.ScoringService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let serving = |m: &tonic_health::pb::HealthCheckResponse| {
+        m.status() == tonic_health::pb::health_check_response::ServingStatus::Serving
+    };
+    assert!(serving(&watch.message().await.unwrap().unwrap()));
+
+    let (tx, rx) = mpsc::channel(4);
+    let mut batch = BatchScoringServiceClient::new(app.channel.clone());
+    let call = tokio::spawn(async move {
+        let mut replies = batch
+            .plan_campaign(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await?
+            .into_inner();
+        let mut summary = None;
+        while let Some(r) = replies.message().await? {
+            summary = summary.or(r.summary);
+        }
+        Ok::<_, tonic::Status>(summary)
+    });
+    tx.send(pb::PlanCampaignRequest {
+        settings: Some(pb::CampaignSettings {
+            campaign_id: "drain".into(),
+            budget: 100.0,
+            capacity: Default::default(),
+            control_share: 0.0,
+        }),
+        candidates: vec![],
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let stopping = tokio::spawn(app.stop());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let update = tokio::time::timeout(left, watch.message())
+            .await
+            .expect("health turned NOT_SERVING");
+        if !serving(&update.unwrap().unwrap()) {
+            break;
+        }
+    }
+    drop(watch); // a watcher is a call in flight too
+
+    // The call started before shutdown still gets its whole answer.
+    tx.send(pb::PlanCampaignRequest {
+        settings: None,
+        candidates: vec![pb::CampaignCandidate {
+            customer_id: "C-1".into(),
+            churn_probability: 0.4,
+            actions: vec![pb::CandidateAction {
+                action_id: "rm_call".into(),
+                expected_value: 30.0,
+                cost: 25.0,
+            }],
+        }],
+    })
+    .await
+    .unwrap();
+    drop(tx);
+    let summary = tokio::time::timeout(Duration::from_secs(10), call)
+        .await
+        .expect("the call finished")
+        .unwrap()
+        .unwrap()
+        .expect("a summary");
+    assert_eq!(summary.plan.map(|p| p.targeted), Some(1));
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("the server stopped once the call was done")
+        .unwrap()
+        .unwrap();
+}

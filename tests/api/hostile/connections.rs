@@ -179,6 +179,52 @@ async fn streams_beyond_the_limit_on_one_connection_are_refused() {
     app.stop().await.unwrap();
 }
 
+/// The rapid-reset attack: a client that opens streams and cancels them at once, thousands in a
+/// row. Past the cap on reset streams awaiting accept (64), the server sends GOAWAY with
+/// ENHANCE_YOUR_CALM and drops the connection; other clients are not affected.
+#[tokio::test]
+async fn a_flood_of_opened_and_reset_streams_gets_the_connection_closed() {
+    const ENHANCE_YOUR_CALM: u32 = 0xb;
+    const CANCEL: u32 = 0x8;
+    let mut app = spawn_app().await;
+    let mut tcp = raw::open_by_hand(app.address).await;
+    let mut flood = Vec::new();
+    for i in 0..2_000u32 {
+        let stream = 2 * i + 1;
+        flood.extend(raw::grpc_headers(
+            stream,
+            "/bankscore.v1.ScoringService/Score",
+        ));
+        flood.extend(raw::h2_frame(
+            h2frame::RST_STREAM,
+            0,
+            stream,
+            &CANCEL.to_be_bytes(),
+        ));
+    }
+    // The server may close the connection before it has read all of it.
+    let _ = tcp.write_all(&flood).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut goaway = None;
+    while goaway.is_none() {
+        let Ok(Some(frame)) = tokio::time::timeout_at(deadline, raw::read_frame(&mut tcp)).await
+        else {
+            break;
+        };
+        if frame.kind == h2frame::GOAWAY {
+            goaway = Some(u32::from_be_bytes(frame.payload[4..8].try_into().unwrap()));
+        }
+    }
+    assert_eq!(
+        goaway,
+        Some(ENHANCE_YOUR_CALM),
+        "GOAWAY(ENHANCE_YOUR_CALM) ends the flood"
+    );
+    drop(tcp);
+    assert_still_scores(&mut app).await;
+    app.stop().await.unwrap();
+}
+
 /// One ScoreStream chunk of `n` customers, as a gRPC frame.
 fn chunk_frame(n: u64) -> Vec<u8> {
     let chunk = pb::ScoreStreamRequest {
