@@ -67,6 +67,8 @@ pub struct AuditLog {
     hasher: CustomerHasher,
     queue: mpsc::Sender<Message>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Whether bulk streams are audited.
+    streams: bool,
 }
 
 impl std::fmt::Debug for Message {
@@ -106,6 +108,7 @@ impl AuditLog {
             hasher: CustomerHasher::new(&settings.hash_key),
             queue,
             writer: Mutex::new(Some(writer)),
+            streams: settings.streams,
         })
     }
 
@@ -119,6 +122,11 @@ impl AuditLog {
             .as_deref()
             .map(|p| Self::open(p, settings))
             .transpose()
+    }
+
+    /// Whether `ScoreStream` records are audited too (`audit.streams`).
+    pub fn audits_streams(&self) -> bool {
+        self.streams
     }
 
     /// The live file.
@@ -253,6 +261,7 @@ mod tests {
             max_file_bytes,
             hash_key: HashKey::new("test-key"),
             fsync: false,
+            streams: true,
         }
     }
 

@@ -121,7 +121,7 @@ pub async fn serve_with(
     let bulk = Arc::new(Bulk::new(config.bulk_threads, config.max_bulk_streams));
     let admin = ModelAdminServiceServer::new(AdminApi::new(store.clone(), bulk.clone()));
     let batch = BatchApi::new(store.clone(), bulk)
-        .with_audit(config.audit.clone())
+        .with_audit(config.audit.clone().filter(|a| a.audits_streams()))
         .with_metrics(config.metrics.clone());
     let batch = BatchScoringServiceServer::new(batch)
         .max_decoding_message_size(limits.max_message_bytes)

@@ -24,6 +24,7 @@ fn settings(max_file_bytes: u64) -> AuditSettings {
         max_file_bytes,
         hash_key: HashKey::new(KEY),
         fsync: false,
+        streams: true,
     }
 }
 
@@ -341,4 +342,42 @@ async fn score_stream_audits_each_scored_record_once_and_replays_clean() {
     assert_eq!(positions, expected);
     let report = replay_files(&[log], &shipped_models()).unwrap();
     assert_eq!(report.matched, 147, "{report}");
+}
+
+#[tokio::test]
+async fn with_streams_off_score_stream_is_not_audited_but_unary_calls_still_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let mut s = settings(1 << 30);
+    s.streams = false;
+    let config = ServerConfig {
+        audit: Some(Arc::new(AuditLog::open(&log, &s).unwrap())),
+        ..Default::default()
+    };
+    let mut app = spawn_app_with(&shipped_models(), config).await;
+    let chunk = pb::ScoreStreamRequest {
+        model_version: String::new(),
+        max_reasons: 0,
+        records: (0..20)
+            .map(|i| pb::StreamRecord {
+                record_id: format!("r{i}"),
+                profile: Some(pb_customer(i)),
+            })
+            .collect(),
+    };
+    let mut results = BatchScoringServiceClient::new(app.channel.clone())
+        .score_stream(tokio_stream::iter([chunk]))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut scored = 0;
+    while let Some(msg) = results.next().await {
+        scored += msg.unwrap().results.len();
+    }
+    assert_eq!(scored, 20);
+    score(&mut app, 99).await.unwrap();
+    app.stop().await.unwrap();
+    let all = entries(&log);
+    assert_eq!(all.len(), 1, "only the unary Score");
+    assert_eq!(all[0].rpc, Rpc::Score);
 }
