@@ -1,14 +1,14 @@
 //! The `bankscore` binary itself: `serve` on the shipped model, its refusal of a bad models
 //! directory, and a clean exit on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{health_check_response::ServingStatus, HealthCheckRequest};
 
 use crate::helpers::{copy_shipped, shipped_models};
+use crate::serve_process::ServeProcess;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bankscore");
 
@@ -31,10 +31,11 @@ fn serve_refuses_to_start_without_a_valid_model_and_says_why() {
     assert!(stderr.contains("holds no model"), "{stderr}");
 }
 
-/// Starts `bankscore serve` on `models` and port 0; returns the child and its address.
-async fn start_server(models: &std::path::Path) -> (std::process::Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
+/// Starts `bankscore serve` on `models` and port 0; returns it and its address.
+fn start_server(models: &std::path::Path) -> (ServeProcess, String) {
+    let models = models.display().to_string();
+    let mut server = ServeProcess::start(
+        &[
             "serve",
             "--no-auth",
             "--listen",
@@ -42,28 +43,12 @@ async fn start_server(models: &std::path::Path) -> (std::process::Child, String)
             "--watch-poll",
             "0s",
             "--models-dir",
-        ])
-        .arg(models)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The log line "bankscore serving address=127.0.0.1:PORT" gives the port; the rest of the
-    // log is drained so the server never blocks on a full pipe.
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("address=").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-            }
-        }
-    });
-    let address = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(20)))
-        .await
-        .unwrap()
-        .expect("server logs its address");
-    (child, address)
+            &models,
+        ],
+        &[],
+    );
+    let address = server.address();
+    (server, address)
 }
 
 async fn connect(address: &str) -> tonic::transport::Channel {
@@ -74,28 +59,9 @@ async fn connect(address: &str) -> tonic::transport::Channel {
         .unwrap()
 }
 
-fn signal(child: &std::process::Child, sig: &str) {
-    let status = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-async fn wait_for_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "server did not exit");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn serve_runs_the_shipped_model_and_exits_cleanly_on_sigterm() {
-    let (mut child, address) = start_server(&shipped_models()).await;
+    let (server, address) = start_server(&shipped_models());
     let mut health = HealthClient::new(connect(&address).await);
     let status = health
         .check(HealthCheckRequest {
@@ -106,9 +72,13 @@ async fn serve_runs_the_shipped_model_and_exits_cleanly_on_sigterm() {
         .into_inner()
         .status();
     assert_eq!(status, ServingStatus::Serving);
-    signal(&child, "-TERM");
-    let exit = wait_for_exit(&mut child).await;
-    assert!(exit.success(), "exit status {exit:?}");
+    server.signal("-TERM");
+    let (exit, log) = server.exit().await;
+    assert!(
+        exit.success(),
+        "exit status {exit:?}; log:\n{}",
+        log.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -118,7 +88,7 @@ async fn sighup_reloads_the_models_directory() {
     };
     let tmp = tempfile::tempdir().unwrap();
     copy_shipped(tmp.path(), "v1");
-    let (mut child, address) = start_server(tmp.path()).await;
+    let (server, address) = start_server(tmp.path());
     let mut admin = ModelAdminServiceClient::new(connect(&address).await);
     assert_eq!(
         admin
@@ -129,7 +99,7 @@ async fn sighup_reloads_the_models_directory() {
             .reloads_total,
         0
     );
-    signal(&child, "-HUP");
+    server.signal("-HUP");
     let deadline = Instant::now() + Duration::from_secs(20);
     let last = loop {
         let list = admin
@@ -145,8 +115,8 @@ async fn sighup_reloads_the_models_directory() {
     };
     assert_eq!(last.trigger, "sighup");
     assert!(last.applied && last.problems.is_empty(), "{last:?}");
-    signal(&child, "-TERM");
-    assert!(wait_for_exit(&mut child).await.success());
+    server.signal("-TERM");
+    assert!(server.exit().await.0.success());
 }
 
 #[test]

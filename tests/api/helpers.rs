@@ -141,3 +141,19 @@ static CPU_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 pub async fn cpu_heavy() -> tokio::sync::MutexGuard<'static, ()> {
     CPU_HEAVY.lock().await
 }
+
+/// Bulk streams running, asked over a connection of its own: a connection whose bulk stream is
+/// stalled by an unread reply shares its HTTP/2 flow-control window with every call on it.
+pub async fn bulk_streams_active(address: SocketAddr) -> u64 {
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    pb::model_admin_service_client::ModelAdminServiceClient::new(channel)
+        .list_models(pb::ListModelsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .bulk_streams_active
+}

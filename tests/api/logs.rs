@@ -1,56 +1,40 @@
 //! Logs: JSON lines on request, each RPC's events carry its request id, customers appear only
 //! as keyed hashes, and SIGTERM leaves a complete audit log behind.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
 use bankscore::audit::{CustomerHasher, HashKey};
 use bankscore::service::pb::{self, scoring_service_client::ScoringServiceClient};
 use tonic::transport::Channel;
 
 use crate::helpers::{context, customer, pb_customer, shipped_models};
+use crate::serve_process::ServeProcess;
 
 #[tokio::test]
 async fn json_logs_carry_the_request_id_and_only_the_hashed_customer() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bankscore"))
-        .args([
+    let audit_arg = audit.display().to_string();
+    let models = shipped_models().display().to_string();
+    let mut server = ServeProcess::start(
+        &[
             "--log-format",
             "json",
             "serve",
             "--no-auth",
             "--listen",
             "127.0.0.1:0",
-        ])
-        .args(["--watch-poll", "0s", "--models-dir"])
-        .arg(shipped_models())
-        .arg("--audit-log")
-        .arg(&audit)
-        .env("BANKSCORE_AUDIT_HASH_KEY", "logs-test-key")
-        .env("RUST_LOG", "info,bankscore=debug")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
-    let mut lines: Vec<String> = Vec::new();
-    let address = loop {
-        let line = lines_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("server logs its address");
-        let event: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
-        lines.push(line);
-        if let Some(a) = event["address"].as_str() {
-            break a.to_owned();
-        }
-    };
+            "--watch-poll",
+            "0s",
+            "--models-dir",
+            &models,
+            "--audit-log",
+            &audit_arg,
+        ],
+        &[
+            ("BANKSCORE_AUDIT_HASH_KEY", "logs-test-key"),
+            ("RUST_LOG", "info,bankscore=debug"),
+        ],
+    );
+    let address = server.address();
     let channel = Channel::from_shared(format!("http://{address}"))
         .unwrap()
         .connect()
@@ -65,16 +49,9 @@ async fn json_logs_carry_the_request_id_and_only_the_hashed_customer() {
         })
         .await
         .unwrap();
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    server.signal("-TERM");
+    let (exit, lines) = server.exit().await;
     assert!(exit.success(), "{exit:?}");
-    lines.extend(lines_rx.iter());
 
     let hash = CustomerHasher::new(&HashKey::new("logs-test-key")).hash(&customer(11).customer_id);
     let events: Vec<serde_json::Value> = lines

@@ -15,6 +15,7 @@ mod metrics;
 mod production;
 mod redeploy;
 mod scoring;
+mod serve_process;
 mod settings;
 mod stream;
 mod tls;

@@ -469,53 +469,40 @@ async fn psi_is_stable_for_customers_like_the_training_data_and_shifted_for_rich
 
 #[tokio::test]
 async fn serve_warns_about_a_non_loopback_metrics_address_and_stops_the_endpoint_on_sigterm() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bankscore"))
-        .args([
+    let models = crate::helpers::shipped_models().display().to_string();
+    let mut server = crate::serve_process::ServeProcess::start(
+        &[
             "serve",
             "--no-auth",
             "--listen",
             "127.0.0.1:0",
             "--watch-poll",
             "0s",
-        ])
-        .args(["--metrics-listen", "0.0.0.0:0", "--models-dir"])
-        .arg(crate::helpers::shipped_models())
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
+            "--metrics-listen",
+            "0.0.0.0:0",
+            "--models-dir",
+            &models,
+        ],
+        &[],
+    );
+    let port = server.wait_for(|line| {
+        line.contains("metrics at GET /metrics")
+            .then(|| {
+                line.rsplit(':')
+                    .next()
+                    .map(|p| p.trim().parse::<u16>().unwrap())
+            })
+            .flatten()
     });
-    let (mut warned, mut port, mut log) = (false, None, Vec::new());
-    while port.is_none() {
-        let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(20)) else {
-            panic!(
-                "serve did not log the metrics address; its log:\n{}",
-                log.join("\n")
-            );
-        };
-        log.push(line.clone());
-        warned |= line.contains("WARN") && line.contains("non-loopback");
-        if line.contains("metrics at GET /metrics") {
-            port = line
-                .rsplit(':')
-                .next()
-                .map(|p| p.trim().parse::<u16>().unwrap());
-        }
-    }
+    let warned = server
+        .log
+        .iter()
+        .any(|l| l.contains("WARN") && l.contains("non-loopback"));
     assert!(
         warned,
         "a metrics address open to other hosts is logged as a warning"
     );
-    let address = SocketAddr::from(([127, 0, 0, 1], port.unwrap()));
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
     let (status, body) = get(address, "GET", "/metrics").await;
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(
@@ -523,14 +510,8 @@ async fn serve_warns_about_a_non_loopback_metrics_address_and_stops_the_endpoint
         "{body}"
     );
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    server.signal("-TERM");
+    let (exit, _) = server.exit().await;
     assert!(exit.success(), "{exit:?}");
     assert!(
         tokio::net::TcpStream::connect(address).await.is_err(),

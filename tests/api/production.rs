@@ -2,16 +2,14 @@
 //! settings: TLS with client certificates, bearer tokens, limits, metrics and the audit log all on.
 //! Only machine-specific paths and ports are overridden, through `BANKSCORE_*` variables.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use bankscore::connect::{endpoint, Bearer, ClientTls};
 use bankscore::service::pb::{self, scoring_service_client::ScoringServiceClient};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{context, pb_customer, shipped_models};
+use crate::serve_process::ServeProcess;
 use crate::tls::pki::Pki;
 
 /// The token whose SHA-256 `examples/production.toml` lists for `core-banking` (an example:
@@ -23,16 +21,6 @@ fn field(line: &str, key: &str) -> Option<String> {
     v.get(key)?.as_str().map(str::to_owned)
 }
 
-/// Kills the server if the test fails before stopping it, so no process outlives the test.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn the_example_production_settings_serve_with_tls_tokens_metrics_and_audit() {
     let pki = Pki::generate();
@@ -40,41 +28,36 @@ async fn the_example_production_settings_serve_with_tls_tokens_metrics_and_audit
     let audit = dir.path().join("audit.jsonl");
     let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/production.toml");
     let path = |p: &std::path::Path| p.display().to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bankscore"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("BANKSCORE_SERVER_LISTEN", "127.0.0.1:0")
-        .env("BANKSCORE_MODELS_DIR", path(&shipped_models()))
-        .env("BANKSCORE_MODELS_WATCH_POLL", "0s")
-        .env("BANKSCORE_TLS_CERT", path(&pki.server.cert))
-        .env("BANKSCORE_TLS_KEY", path(&pki.server.key))
-        .env("BANKSCORE_TLS_CLIENT_CA", path(&pki.ca))
-        .env("BANKSCORE_METRICS_LISTEN", "127.0.0.1:0")
-        .env("BANKSCORE_AUDIT_PATH", path(&audit))
-        .env("BANKSCORE_AUDIT_HASH_KEY", "production-test-key")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut child = Running(child);
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let (mut grpc, mut metrics, mut log) = (None, None, Vec::new());
+    let (models, cert, key, ca, audit_path) = (
+        path(&shipped_models()),
+        path(&pki.server.cert),
+        path(&pki.server.key),
+        path(&pki.ca),
+        path(&audit),
+    );
+    let mut server = ServeProcess::start(
+        &["serve", "--config", &path(&config)],
+        &[
+            ("BANKSCORE_SERVER_LISTEN", "127.0.0.1:0"),
+            ("BANKSCORE_MODELS_DIR", &models),
+            ("BANKSCORE_MODELS_WATCH_POLL", "0s"),
+            ("BANKSCORE_TLS_CERT", &cert),
+            ("BANKSCORE_TLS_KEY", &key),
+            ("BANKSCORE_TLS_CLIENT_CA", &ca),
+            ("BANKSCORE_METRICS_LISTEN", "127.0.0.1:0"),
+            ("BANKSCORE_AUDIT_PATH", &audit_path),
+            ("BANKSCORE_AUDIT_HASH_KEY", "production-test-key"),
+        ],
+    );
+    let (mut grpc, mut metrics) = (None, None);
     while grpc.is_none() || metrics.is_none() {
-        let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
-            panic!("serve did not come up; its log:\n{}", log.join("\n"));
-        };
-        log.push(line.clone());
-        let address = field(&line, "address").and_then(|a| a.parse::<SocketAddr>().ok());
-        match field(&line, "message").as_deref() {
-            Some("bankscore serving") => grpc = address,
-            Some("metrics at GET /metrics") => metrics = address,
+        let (message, address) = server.wait_for(|line| {
+            let address = field(line, "address").and_then(|a| a.parse::<SocketAddr>().ok());
+            address.map(|a| (field(line, "message").unwrap_or_default(), a))
+        });
+        match message.as_str() {
+            "bankscore serving" => grpc = Some(address),
+            "metrics at GET /metrics" => metrics = Some(address),
             _ => {}
         }
     }
@@ -121,13 +104,7 @@ async fn the_example_production_settings_serve_with_tls_tokens_metrics_and_audit
         assert!(scrape.contains(&sample), "{sample} in\n{scrape}");
     }
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || child.0.wait().unwrap())
-        .await
-        .unwrap();
-    assert!(exit.success(), "{exit:?}");
+    server.signal("-TERM");
+    let (exit, log) = server.exit().await;
+    assert!(exit.success(), "{exit:?}; log:\n{}", log.join("\n"));
 }

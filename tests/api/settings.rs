@@ -87,40 +87,27 @@ fn start_up_stops_on_a_bad_setting_and_names_it() {
 
 #[test]
 fn serving_without_authentication_is_logged_as_a_warning() {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(BIN)
-        .args([
+    let models = shipped_models().display().to_string();
+    let mut server = crate::serve_process::ServeProcess::start(
+        &[
             "serve",
             "--no-auth",
             "--listen",
             "127.0.0.1:0",
             "--watch-poll",
             "0s",
-        ])
-        .arg("--models-dir")
-        .arg(shipped_models())
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = Vec::new();
-    for line in BufReader::new(child.stderr.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-    {
-        let serving = line.contains("bankscore serving");
-        log.push(line);
-        if serving || log.len() > 200 {
-            break;
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+            "--models-dir",
+            &models,
+        ],
+        &[],
+    );
+    server.address();
     assert!(
-        log.iter()
+        server
+            .log
+            .iter()
             .any(|l| l.contains("WARN") && l.contains("authentication is OFF")),
         "{}",
-        log.join("\n")
+        server.log.join("\n")
     );
 }

@@ -5,10 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bankscore::service::pb::{
-    self, batch_scoring_service_client::BatchScoringServiceClient,
-    model_admin_service_client::ModelAdminServiceClient,
-};
+use bankscore::service::pb::{self, batch_scoring_service_client::BatchScoringServiceClient};
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
@@ -37,22 +34,6 @@ fn chunk(first: usize, len: usize, pool: &[pb::CustomerProfile]) -> pb::ScoreStr
             })
             .collect(),
     }
-}
-
-/// Bulk streams running, asked over a connection of its own: a connection whose bulk stream is
-/// stalled by an unread reply shares its HTTP/2 flow-control window with every call on it.
-async fn active_streams(address: std::net::SocketAddr) -> u64 {
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    ModelAdminServiceClient::new(channel)
-        .list_models(pb::ListModelsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .bulk_streams_active
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,13 +144,13 @@ async fn a_client_that_sends_without_reading_is_held_back_and_leaves_nothing_beh
         sent > 0 && sent < 200,
         "the client could push {sent} chunks without reading anything"
     );
-    assert_eq!(active_streams(address).await, 1);
+    assert_eq!(crate::helpers::bulk_streams_active(address).await, 1);
     tokio::task::spawn_blocking(move || drop(client))
         .await
         .unwrap();
     // The disconnect frees the server's task and its bulk place.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while active_streams(address).await > 0 {
+    while crate::helpers::bulk_streams_active(address).await > 0 {
         assert!(
             Instant::now() < deadline,
             "the stream's task is still alive"
@@ -247,7 +228,7 @@ async fn bulk_streams_beyond_the_limit_are_refused_at_once() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
-    assert_eq!(active_streams(app.address).await, 4);
+    assert_eq!(crate::helpers::bulk_streams_active(app.address).await, 4);
     drop(held);
     app.stop().await.unwrap();
 }

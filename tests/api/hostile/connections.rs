@@ -2,10 +2,9 @@
 //! what is over its limits, cleans up after what leaves, and well-behaved clients keep their
 //! latency.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bankscore::service::pb::{self, model_admin_service_client::ModelAdminServiceClient};
+use bankscore::service::pb;
 use bankscore::service::MAX_CONCURRENT_STREAMS;
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -39,21 +38,6 @@ async fn score_median(
     }
     times.sort();
     times[calls / 2]
-}
-
-/// Bulk streams running, asked over a fresh connection.
-async fn bulk_streams_active(address: SocketAddr) -> u64 {
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    ModelAdminServiceClient::new(channel)
-        .list_models(pb::ListModelsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .bulk_streams_active
 }
 
 /// How many of `stalled` the server has closed: each is read until it blocks for 50 ms.
@@ -274,10 +258,10 @@ async fn clients_vanishing_mid_stream_leave_no_bulk_stream_behind() {
         conn.abort();
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut active = bulk_streams_active(app.address).await;
+    let mut active = crate::helpers::bulk_streams_active(app.address).await;
     while active > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        active = bulk_streams_active(app.address).await;
+        active = crate::helpers::bulk_streams_active(app.address).await;
     }
     assert_eq!(
         active, 0,
