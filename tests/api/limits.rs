@@ -423,3 +423,33 @@ async fn shutdown_turns_health_not_serving_and_lets_a_call_in_flight_finish() {
         .unwrap()
         .unwrap();
 }
+
+/// A unary call whose message never arrives in full ends at the server's request timeout.
+#[tokio::test]
+async fn a_unary_call_whose_body_never_arrives_ends_at_the_request_timeout() {
+    let app = app_with_limits(ServerSettings {
+        request_timeout: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    let raw = crate::hostile::raw::RawConnection::open(app.address).await;
+    // A length prefix promising 100 bytes, and only 3 of them.
+    let (response, _stream) = raw
+        .start(
+            "/bankscore.v1.ScoringService/Score",
+            vec![0, 0, 0, 0, 100, 1, 2, 3],
+        )
+        .await;
+    let started = Instant::now();
+    let response = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .expect("the server answered")
+        .unwrap();
+    let status = response
+        .headers()
+        .get("grpc-status")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(status.as_deref(), Some("4"), "DEADLINE_EXCEEDED");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    app.stop().await.unwrap();
+}

@@ -8,7 +8,7 @@ mod cli;
 mod files;
 mod health_reflection;
 mod helpers;
-mod hostile;
+pub(crate) mod hostile;
 mod limits;
 mod logs;
 mod metrics;

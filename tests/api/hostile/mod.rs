@@ -4,4 +4,4 @@
 mod bodies;
 mod connections;
 mod properties;
-mod raw;
+pub(crate) mod raw;
