@@ -9,8 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use bankscore::domain::ValueParams;
-use bankscore::metrics::{Metrics, MetricsSettings};
-use bankscore::model_store::{load_bundle, Deployment, ModelStore, ReloadTrigger};
+use bankscore::model_store::{load_bundle, Deployment, ModelStore};
 use bankscore::settings::{Settings, SettingsBuilder};
 use bankscore::telemetry::LogFormat;
 use bankscore::training::{self, TrainSettings};
@@ -457,7 +456,7 @@ fn main() -> anyhow::Result<()> {
             return Ok(());
         }
         bankscore::telemetry::init_tracing_as("info", settings.log.format);
-        return serve(settings);
+        return bankscore::service::app::run(&settings);
     }
     let log_format = cli.log_format.or_else(|| {
         let v = std::env::var("BANKSCORE_LOG_FORMAT").ok()?;
@@ -624,166 +623,6 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn serve(settings: Settings) -> anyhow::Result<()> {
-    let models = &settings.models;
-    let (store, problems) = ModelStore::open(&models.dir, models.name.as_deref())
-        .with_context(|| format!("loading models from {}", models.dir.display()))?;
-    for problem in &problems {
-        tracing::error!(cause = %problem, "model bundle problem at start-up");
-    }
-    let store = Arc::new(store);
-    let audit = bankscore::audit::AuditLog::from_settings(&settings.audit)?.map(Arc::new);
-    if let Some(log) = &audit {
-        tracing::info!(path = %log.path().display(), max_bytes = settings.audit.max_file_bytes, fsync = settings.audit.fsync, "auditing every decision");
-    }
-    // Certificates are read before the port opens: a bad file stops start-up, naming it.
-    let tls = settings.tls.as_ref().map(|t| t.load()).transpose()?;
-    match &settings.tls {
-        Some(t) => tracing::info!(cert = %t.cert.display(), mutual = t.client_ca.is_some(), "TLS on"),
-        None if settings.server.listen.ip().is_loopback() => {
-            tracing::info!("TLS off (loopback listener)");
-        }
-        None => tracing::warn!(
-            "TLS is off on a network address: calls, tokens and customer data cross the network in clear"
-        ),
-    }
-    let auth = if settings.auth.enabled {
-        tracing::info!(
-            tokens = settings.auth.tokens.len(),
-            "bearer-token authentication on"
-        );
-        Some(Arc::new(bankscore::service::auth::Authenticator::new(
-            &settings.auth,
-        )))
-    } else {
-        tracing::warn!("authentication is OFF (auth.enabled = false): any caller that reaches the port can score customers and manage models");
-        None
-    };
-    let registry = store.current();
-    tracing::info!(
-        model = %registry.name(),
-        champion = %registry.champion().id.version,
-        checksum = %registry.champion().id.checksum,
-        challenger = registry.challenger().map_or("", |(c, _)| c.id.version.as_str()),
-        versions = registry.versions().len(),
-        "models loaded"
-    );
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = settings.server.worker_threads {
-        runtime.worker_threads(n);
-    }
-    runtime.enable_all().build()?.block_on(async move {
-        // Signal handlers go in before the port opens: a signal that arrives
-        // once clients can connect must never find the default action.
-        let shutdown = shutdown_signal()?;
-        let sighup = reload_on_sighup(store.clone())?;
-        let listen = settings.server.listen;
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("binding {listen}"))?;
-        tracing::info!(address = %listener.local_addr()?, "bankscore serving");
-        let models = &settings.models;
-        let watcher = (!models.watch_poll.is_zero()).then(|| {
-            tokio::spawn(bankscore::model_store::watch(
-                store.clone(),
-                models.watch_poll,
-                models.watch_debounce,
-            ))
-        });
-        let sighup = tokio::spawn(sighup);
-        let endpoint = MetricsEndpoint::start(&settings.metrics, &store).await?;
-        let mut config = bankscore::service::ServerConfig {
-            max_bulk_streams: settings.bulk.max_streams,
-            audit,
-            metrics: endpoint.as_ref().map(|e| e.metrics.clone()),
-            auth,
-            tls,
-            limits: settings.server.clone(),
-            ..Default::default()
-        };
-        if let Some(n) = settings.bulk.threads {
-            config.bulk_threads = n;
-        }
-        let result = bankscore::service::serve_with(listener, store, config, shutdown).await;
-        if let Some(e) = endpoint {
-            e.stop().await;
-        }
-        sighup.abort();
-        if let Some(w) = watcher {
-            w.abort();
-        }
-        result
-    })
-}
-
-/// The running `/metrics` endpoint and the metrics it serves.
-struct MetricsEndpoint {
-    metrics: Arc<Metrics>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl MetricsEndpoint {
-    /// Binds and starts the endpoint when `settings` asks for one.
-    async fn start(
-        settings: &MetricsSettings,
-        store: &Arc<ModelStore>,
-    ) -> anyhow::Result<Option<Self>> {
-        let Some(addr) = settings.listen else {
-            return Ok(None);
-        };
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding the metrics listener {addr}"))?;
-        if settings.is_exposed() {
-            tracing::warn!(address = %addr, "metrics listen on a non-loopback address; keep the port off public networks");
-        }
-        tracing::info!(address = %listener.local_addr()?, "metrics at GET /metrics");
-        let metrics = Arc::new(Metrics::new(store.clone()));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(bankscore::metrics::serve_metrics(
-            listener,
-            metrics.clone(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        Ok(Some(Self {
-            metrics,
-            stop,
-            task,
-        }))
-    }
-
-    /// Stops the endpoint once the gRPC server has finished draining.
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
-    }
-}
-
-/// Installs the SIGHUP handler now and returns the loop that reloads the
-/// models directory on every SIGHUP.
-fn reload_on_sighup(
-    store: Arc<ModelStore>,
-) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
-    #[cfg(unix)]
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .context("installing the SIGHUP handler")?;
-    Ok(async move {
-        #[cfg(unix)]
-        while hup.recv().await.is_some() {
-            let s = store.clone();
-            let _ = tokio::task::spawn_blocking(move || s.reload(ReloadTrigger::Signal)).await;
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = store;
-            std::future::pending::<()>().await;
-        }
-    })
-}
-
 fn score(args: ScoreArgs) -> anyhow::Result<()> {
     let model = match &args.bundle {
         Some(dir) => Arc::new(load_bundle(dir)?),
@@ -922,29 +761,6 @@ fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         d.challenger.as_deref().unwrap_or("(none)")
     );
     Ok(())
-}
-
-/// Installs the SIGINT and SIGTERM handlers now and returns a future that
-/// completes on the first of them.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut interrupt =
-            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-        let mut terminate =
-            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-        Ok(async move {
-            tokio::select! {
-                _ = interrupt.recv() => {},
-                _ = terminate.recv() => {},
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
 }
 
 fn train(args: TrainArgs) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! The gRPC edge: generated types, conversions, the scoring handlers, the server and its TLS.
 
 mod admin;
+pub mod app;
 mod audit;
 pub mod auth;
 mod batch;

@@ -1,0 +1,200 @@
+//! `bankscore serve` as one library call: the settings turned into a running service — models,
+//! audit log, TLS, tokens, signal handlers, the gRPC listener, the model watcher and the metrics
+//! endpoint, started in that order and stopped in reverse once SIGINT or SIGTERM arrives.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::auth::Authenticator;
+use super::{serve_with, ServerConfig};
+use crate::audit::AuditLog;
+use crate::metrics::{Metrics, MetricsSettings};
+use crate::model_store::{ModelStore, ReloadTrigger};
+use crate::settings::Settings;
+
+/// Runs `bankscore serve` with `settings` until SIGINT or SIGTERM, then drains and returns.
+///
+/// # Errors
+/// A setting's file (models, TLS, audit) is unusable, the port cannot be bound, or the
+/// transport fails.
+pub fn run(settings: &Settings) -> anyhow::Result<()> {
+    let models = &settings.models;
+    let (store, problems) = ModelStore::open(&models.dir, models.name.as_deref())
+        .with_context(|| format!("loading models from {}", models.dir.display()))?;
+    for problem in &problems {
+        tracing::error!(cause = %problem, "model bundle problem at start-up");
+    }
+    let store = Arc::new(store);
+    let audit = AuditLog::from_settings(&settings.audit)?.map(Arc::new);
+    if let Some(log) = &audit {
+        tracing::info!(path = %log.path().display(), max_bytes = settings.audit.max_file_bytes, fsync = settings.audit.fsync, "auditing every decision");
+    }
+    // Certificates are read before the port opens: a bad file stops start-up, naming it.
+    let tls = settings.tls.as_ref().map(|t| t.load()).transpose()?;
+    match &settings.tls {
+        Some(t) => tracing::info!(cert = %t.cert.display(), mutual = t.client_ca.is_some(), "TLS on"),
+        None if settings.server.listen.ip().is_loopback() => {
+            tracing::info!("TLS off (loopback listener)");
+        }
+        None => tracing::warn!(
+            "TLS is off on a network address: calls, tokens and customer data cross the network in clear"
+        ),
+    }
+    let auth = if settings.auth.enabled {
+        tracing::info!(
+            tokens = settings.auth.tokens.len(),
+            "bearer-token authentication on"
+        );
+        Some(Arc::new(Authenticator::new(&settings.auth)))
+    } else {
+        tracing::warn!("authentication is OFF (auth.enabled = false): any caller that reaches the port can score customers and manage models");
+        None
+    };
+    let registry = store.current();
+    tracing::info!(
+        model = %registry.name(),
+        champion = %registry.champion().id.version,
+        checksum = %registry.champion().id.checksum,
+        challenger = registry.challenger().map_or("", |(c, _)| c.id.version.as_str()),
+        versions = registry.versions().len(),
+        "models loaded"
+    );
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = settings.server.worker_threads {
+        runtime.worker_threads(n);
+    }
+    runtime.enable_all().build()?.block_on(async move {
+        // Signal handlers go in before the port opens: a signal that arrives
+        // once clients can connect must never find the default action.
+        let shutdown = shutdown_signal()?;
+        let sighup = reload_on_sighup(store.clone())?;
+        let listen = settings.server.listen;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
+        tracing::info!(address = %listener.local_addr()?, "bankscore serving");
+        let models = &settings.models;
+        let watcher = (!models.watch_poll.is_zero()).then(|| {
+            tokio::spawn(crate::model_store::watch(
+                store.clone(),
+                models.watch_poll,
+                models.watch_debounce,
+            ))
+        });
+        let sighup = tokio::spawn(sighup);
+        let endpoint = MetricsEndpoint::start(&settings.metrics, &store).await?;
+        let mut config = ServerConfig {
+            max_bulk_streams: settings.bulk.max_streams,
+            audit,
+            metrics: endpoint.as_ref().map(|e| e.metrics.clone()),
+            auth,
+            tls,
+            limits: settings.server.clone(),
+            ..Default::default()
+        };
+        if let Some(n) = settings.bulk.threads {
+            config.bulk_threads = n;
+        }
+        let result = serve_with(listener, store, config, shutdown).await;
+        if let Some(e) = endpoint {
+            e.stop().await;
+        }
+        sighup.abort();
+        if let Some(w) = watcher {
+            w.abort();
+        }
+        result
+    })
+}
+
+/// The running `/metrics` endpoint and the metrics it serves.
+struct MetricsEndpoint {
+    metrics: Arc<Metrics>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl MetricsEndpoint {
+    /// Binds and starts the endpoint when `settings` asks for one.
+    async fn start(
+        settings: &MetricsSettings,
+        store: &Arc<ModelStore>,
+    ) -> anyhow::Result<Option<Self>> {
+        let Some(addr) = settings.listen else {
+            return Ok(None);
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics listener {addr}"))?;
+        if settings.is_exposed() {
+            tracing::warn!(address = %addr, "metrics listen on a non-loopback address; keep the port off public networks");
+        }
+        tracing::info!(address = %listener.local_addr()?, "metrics at GET /metrics");
+        let metrics = Arc::new(Metrics::new(store.clone()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(crate::metrics::serve_metrics(
+            listener,
+            metrics.clone(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(Some(Self {
+            metrics,
+            stop,
+            task,
+        }))
+    }
+
+    /// Stops the endpoint once the gRPC server has finished draining.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Installs the SIGHUP handler now and returns the loop that reloads the
+/// models directory on every SIGHUP.
+fn reload_on_sighup(
+    store: Arc<ModelStore>,
+) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("installing the SIGHUP handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        while hup.recv().await.is_some() {
+            let s = store.clone();
+            let _ = tokio::task::spawn_blocking(move || s.reload(ReloadTrigger::Signal)).await;
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = store;
+            std::future::pending::<()>().await;
+        }
+    })
+}
+
+/// Installs the SIGINT and SIGTERM handlers now and returns a future that
+/// completes on the first of them.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut terminate =
+            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
