@@ -209,6 +209,57 @@ async fn a_flood_of_opened_and_reset_streams_gets_the_connection_closed() {
     app.stop().await.unwrap();
 }
 
+/// Streams the server must reset for a client's errors (here: a request without `:path`) count against the locally reset stream cap (256 per connection): past it, the
+/// connection is sent away instead of resetting streams forever.
+#[tokio::test]
+async fn a_flood_of_malformed_streams_gets_the_connection_closed() {
+    const ENHANCE_YOUR_CALM: u32 = 0xb;
+    let mut app = spawn_app().await;
+    let mut tcp = raw::open_by_hand(app.address).await;
+    let mut block = Vec::new();
+    for (name, value) in [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":authority", "bankscore"),
+        ("content-type", "application/grpc"),
+    ] {
+        block.push(0x00);
+        block.push(name.len() as u8);
+        block.extend_from_slice(name.as_bytes());
+        block.push(value.len() as u8);
+        block.extend_from_slice(value.as_bytes());
+    }
+    let mut flood = Vec::new();
+    for i in 0..1_000u32 {
+        // END_STREAM | END_HEADERS
+        flood.extend(raw::h2_frame(h2frame::HEADERS, 0x5, 2 * i + 1, &block));
+    }
+    let _ = tcp.write_all(&flood).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let (mut resets, mut goaway) = (0, None);
+    while goaway.is_none() {
+        let Ok(Some(frame)) = tokio::time::timeout_at(deadline, raw::read_frame(&mut tcp)).await
+        else {
+            break;
+        };
+        match frame.kind {
+            h2frame::RST_STREAM => resets += 1,
+            h2frame::GOAWAY => {
+                goaway = Some(u32::from_be_bytes(frame.payload[4..8].try_into().unwrap()));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(goaway, Some(ENHANCE_YOUR_CALM), "after {resets} resets");
+    assert!(
+        resets <= 256,
+        "{resets} streams reset before the connection was sent away"
+    );
+    drop(tcp);
+    assert_still_scores(&mut app).await;
+    app.stop().await.unwrap();
+}
+
 /// One ScoreStream chunk of `n` customers, as a gRPC frame.
 fn chunk_frame(n: u64) -> Vec<u8> {
     let chunk = pb::ScoreStreamRequest {
