@@ -20,7 +20,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 
 use super::file_format::is_parquet;
 use crate::domain::profile::{BuiltinFeature, FeatureKind, EXTRA_PREFIX};
-use crate::domain::validation::{check_customer_id, FieldProblem};
+use crate::domain::validation::{check_customer_id, with_setter, FieldProblem};
 use crate::domain::CustomerProfile;
 
 /// Rows read per batch.
@@ -410,42 +410,45 @@ impl<'a> ProfileColumns<'a> {
         self.ids.get(i)
     }
 
-    /// Fills `profiles` with the rows from `start` on (every typed field and the extra
-    /// features; ids are left out), validated by the same rules as the API's, column by column;
-    /// `problems[k]` receives the first bad field of row `start + k`, named as the API names it.
+    /// Fills `profiles` (at most [`BLOCK_ROWS`]) with the rows from `start` on (every typed
+    /// field and the extra features; ids are left out), validated by the same rules as the
+    /// API's, column by column; `problems[k]` receives the first bad field of row `start + k`,
+    /// named as the API names it.
+    ///
+    /// # Panics
+    /// More than [`BLOCK_ROWS`] profiles.
     pub fn fill_block(
         &self,
         start: usize,
         profiles: &mut [CustomerProfile],
         problems: &mut [Option<RowProblem>],
     ) {
-        let named = |field: String, problem: FieldProblem| Some((field, problem.to_string()));
         let n = profiles.len();
-        for (k, problem) in problems[..n].iter_mut().enumerate() {
+        assert!(n <= BLOCK_ROWS, "a block holds at most {BLOCK_ROWS} rows");
+        // Rows already rejected, so later columns skip them and keep the first problem.
+        let mut bad = [false; BLOCK_ROWS];
+        let bad = &mut bad[..n];
+        for (k, (problem, bad)) in problems[..n].iter_mut().zip(bad.iter_mut()).enumerate() {
             let i = start + k;
-            *problem = if let Some(bad) = self.rows.bad_cell(i) {
-                Some((bad.field.clone(), bad.reason.clone()))
+            *problem = if let Some(b) = self.rows.bad_cell(i) {
+                Some((b.field.clone(), b.reason.clone()))
             } else if let Err(e) = check_customer_id(self.customer_id(i)) {
-                named("profile.customer_id".into(), e)
+                Some(("profile.customer_id".into(), e.to_string()))
             } else {
                 None
             };
+            *bad = problem.is_some();
         }
         for (f, col) in &self.builtin {
-            let (rule, set) = (f.rule(), f.setter());
-            let field = || format!("profile.{}", f.name());
-            for (k, (p, problem)) in profiles.iter_mut().zip(problems.iter_mut()).enumerate() {
-                if problem.is_some() {
-                    continue;
-                }
-                match col.as_ref().and_then(|c| c.get(start + k)) {
-                    None => *problem = named(field(), FieldProblem::Missing),
-                    Some(v) => match rule.check(v) {
-                        Ok(()) => set(p, v),
-                        Err(e) => *problem = named(field(), e),
-                    },
-                }
-            }
+            with_setter!(*f, |set| fill_column(
+                *f,
+                col.as_ref(),
+                start,
+                profiles,
+                &mut problems[..n],
+                bad,
+                set
+            ));
         }
         if self.extra.is_empty() {
             return;
@@ -459,7 +462,7 @@ impl<'a> ProfileColumns<'a> {
                 match col.get(start + k) {
                     Some(v) if !v.is_finite() => {
                         let field = format!("profile.extra_features[\"{key}\"]");
-                        *problem = named(field, FieldProblem::NotFinite(v));
+                        *problem = Some((field, FieldProblem::NotFinite(v).to_string()));
                     }
                     Some(v) => {
                         p.extra_features.insert((*key).to_owned(), v);
@@ -468,6 +471,55 @@ impl<'a> ProfileColumns<'a> {
                 }
             }
         }
+    }
+}
+
+/// Loads typed field `f` of `profiles` from `col` (rows from `start` on) with `set`. A column
+/// without nulls whose values all pass is stored in one tight loop (the common case); otherwise
+/// each row not yet rejected is checked and the first bad one named in `problems`.
+#[inline(always)]
+fn fill_column(
+    f: BuiltinFeature,
+    col: Option<&NumberColumn<'_>>,
+    start: usize,
+    profiles: &mut [CustomerProfile],
+    problems: &mut [Option<RowProblem>],
+    bad: &mut [bool],
+    set: impl Fn(&mut CustomerProfile, f64),
+) {
+    let rule = f.rule();
+    if let Some(c) = col {
+        let values = &c.values[start..start + profiles.len()];
+        let no_nulls = c.nulls.is_none_or(|n| n.null_count() == 0);
+        // `&` rather than `&&`: no early exit, so the loop has no branch per value.
+        if no_nulls
+            && values
+                .iter()
+                .fold(true, |ok, &v| ok & rule.check(v).is_ok())
+        {
+            for (p, &v) in profiles.iter_mut().zip(values) {
+                set(p, v);
+            }
+            return;
+        }
+    }
+    let field = || format!("profile.{}", f.name());
+    for (k, (p, (problem, bad))) in profiles
+        .iter_mut()
+        .zip(problems.iter_mut().zip(bad.iter_mut()))
+        .enumerate()
+    {
+        if *bad {
+            continue;
+        }
+        match col.and_then(|c| c.get(start + k)) {
+            None => *problem = Some((field(), FieldProblem::Missing.to_string())),
+            Some(v) => match rule.check(v) {
+                Ok(()) => set(p, v),
+                Err(e) => *problem = Some((field(), e.to_string())),
+            },
+        }
+        *bad = problem.is_some();
     }
 }
 

@@ -245,19 +245,38 @@ impl ChurnModel {
         let k = max_reasons.min(MAX_REASONS);
         let mut reasons: Vec<ChurnReason> = Vec::with_capacity(k);
         let mut z = self.intercept;
-        for i in 0..self.compiled.len() {
-            let value = self.raw_value(i, p)?;
-            let contribution = self.contribution(i, value);
-            z += contribution;
-            insert_top_k(
-                &mut reasons,
-                k,
-                ChurnReason {
-                    feature: i,
-                    value,
-                    contribution,
-                },
-            );
+        // A chunk of features at a time: their values and contributions first (independent of
+        // one another, so the CPU overlaps them), then the sum in model order, so the
+        // probability is bit-identical to [`ChurnModel::probability_from_raw`].
+        let mut values = [0.0; PREDICT_CHUNK];
+        let mut contributions = [0.0; PREDICT_CHUNK];
+        let n = self.compiled.len();
+        for start in (0..n).step_by(PREDICT_CHUNK) {
+            let m = PREDICT_CHUNK.min(n - start);
+            for (j, (value, contribution)) in values[..m]
+                .iter_mut()
+                .zip(&mut contributions[..m])
+                .enumerate()
+            {
+                *value = self.raw_value(start + j, p)?;
+                *contribution = self.contribution(start + j, *value);
+            }
+            for &c in &contributions[..m] {
+                z += c;
+            }
+            for (j, (&value, &contribution)) in
+                values[..m].iter().zip(&contributions[..m]).enumerate()
+            {
+                insert_top_k(
+                    &mut reasons,
+                    k,
+                    ChurnReason {
+                        feature: start + j,
+                        value,
+                        contribution,
+                    },
+                );
+            }
         }
         Ok(ChurnPrediction {
             probability: sigmoid(z),
@@ -266,6 +285,9 @@ impl ChurnModel {
         })
     }
 }
+
+/// Features whose contributions [`ChurnModel::predict`] computes before summing them.
+const PREDICT_CHUNK: usize = 32;
 
 /// Keeps `top` sorted by |contribution| descending and at most `k` long, without allocating.
 #[inline]

@@ -171,35 +171,112 @@ impl CustomerProfile {
     }
 }
 
+/// Evaluates `$body` with `$set` bound to the setter of field `$f` as a closure of its own type,
+/// so a loop over a column in `$body` inlines the store (a `fn` pointer from
+/// [`BuiltinFeature::setter`] costs an indirect call per value).
+macro_rules! with_setter {
+    ($f:expr, |$set:ident| $body:expr) => {{
+        use $crate::domain::profile::BuiltinFeature as B;
+        use $crate::domain::CustomerProfile as P;
+        match $f {
+            B::AgeYears => {
+                let $set = |p: &mut P, v: f64| p.age_years = v as u32;
+                $body
+            }
+            B::TenureMonths => {
+                let $set = |p: &mut P, v: f64| p.tenure_months = v as u32;
+                $body
+            }
+            B::ProductsHeld => {
+                let $set = |p: &mut P, v: f64| p.products_held = v as u32;
+                $body
+            }
+            B::HasMortgage => {
+                let $set = |p: &mut P, v: f64| p.has_mortgage = v == 1.0;
+                $body
+            }
+            B::SalaryCredited => {
+                let $set = |p: &mut P, v: f64| p.salary_credited = v == 1.0;
+                $body
+            }
+            B::DirectDebits => {
+                let $set = |p: &mut P, v: f64| p.direct_debits = v as u32;
+                $body
+            }
+            B::TotalBalance => {
+                let $set = |p: &mut P, v: f64| p.total_balance = v;
+                $body
+            }
+            B::BalanceTrend3m => {
+                let $set = |p: &mut P, v: f64| p.balance_trend_3m = v;
+                $body
+            }
+            B::DigitalLogins30d => {
+                let $set = |p: &mut P, v: f64| p.digital_logins_30d = v as u32;
+                $body
+            }
+            B::Transactions30d => {
+                let $set = |p: &mut P, v: f64| p.transactions_30d = v as u32;
+                $body
+            }
+            B::TransactionsTrend3m => {
+                let $set = |p: &mut P, v: f64| p.transactions_trend_3m = v;
+                $body
+            }
+            B::Complaints12m => {
+                let $set = |p: &mut P, v: f64| p.complaints_12m = v as u32;
+                $body
+            }
+            B::OpenComplaint => {
+                let $set = |p: &mut P, v: f64| p.open_complaint = v == 1.0;
+                $body
+            }
+            B::FeeIncrease6m => {
+                let $set = |p: &mut P, v: f64| p.fee_increase_6m = v == 1.0;
+                $body
+            }
+            B::ProductsClosed12m => {
+                let $set = |p: &mut P, v: f64| p.products_closed_12m = v as u32;
+                $body
+            }
+            B::HasRelationshipManager => {
+                let $set = |p: &mut P, v: f64| p.has_relationship_manager = v == 1.0;
+                $body
+            }
+            B::DaysSinceLastContact => {
+                let $set = |p: &mut P, v: f64| p.days_since_last_contact = v as u32;
+                $body
+            }
+            B::DaysSinceLastActivity => {
+                let $set = |p: &mut P, v: f64| p.days_since_last_activity = v as u32;
+                $body
+            }
+            B::Contacts30d => {
+                let $set = |p: &mut P, v: f64| p.contacts_30d = v as u32;
+                $body
+            }
+            B::AnnualMargin => {
+                let $set = |p: &mut P, v: f64| p.annual_margin = v;
+                $body
+            }
+            B::Referrals12m => {
+                let $set = |p: &mut P, v: f64| p.referrals_12m = v as u32;
+                $body
+            }
+            B::ContactConsent => {
+                let $set = |p: &mut P, v: f64| p.contact_consent = v == 1.0;
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use with_setter;
+
 impl BuiltinFeature {
     /// The function that stores a checked value into this field: chosen once, then applied
-    /// row after row when a whole column is loaded.
+    /// value after value.
     pub fn setter(self) -> fn(&mut CustomerProfile, f64) {
-        use BuiltinFeature as B;
-        match self {
-            B::AgeYears => |p, v| p.age_years = v as u32,
-            B::TenureMonths => |p, v| p.tenure_months = v as u32,
-            B::ProductsHeld => |p, v| p.products_held = v as u32,
-            B::HasMortgage => |p, v| p.has_mortgage = v == 1.0,
-            B::SalaryCredited => |p, v| p.salary_credited = v == 1.0,
-            B::DirectDebits => |p, v| p.direct_debits = v as u32,
-            B::TotalBalance => |p, v| p.total_balance = v,
-            B::BalanceTrend3m => |p, v| p.balance_trend_3m = v,
-            B::DigitalLogins30d => |p, v| p.digital_logins_30d = v as u32,
-            B::Transactions30d => |p, v| p.transactions_30d = v as u32,
-            B::TransactionsTrend3m => |p, v| p.transactions_trend_3m = v,
-            B::Complaints12m => |p, v| p.complaints_12m = v as u32,
-            B::OpenComplaint => |p, v| p.open_complaint = v == 1.0,
-            B::FeeIncrease6m => |p, v| p.fee_increase_6m = v == 1.0,
-            B::ProductsClosed12m => |p, v| p.products_closed_12m = v as u32,
-            B::HasRelationshipManager => |p, v| p.has_relationship_manager = v == 1.0,
-            B::DaysSinceLastContact => |p, v| p.days_since_last_contact = v as u32,
-            B::DaysSinceLastActivity => |p, v| p.days_since_last_activity = v as u32,
-            B::Contacts30d => |p, v| p.contacts_30d = v as u32,
-            B::AnnualMargin => |p, v| p.annual_margin = v,
-            B::Referrals12m => |p, v| p.referrals_12m = v as u32,
-            B::ContactConsent => |p, v| p.contact_consent = v == 1.0,
-        }
+        with_setter!(self, |set| set as fn(&mut CustomerProfile, f64))
     }
 }
 
