@@ -2,8 +2,9 @@
 //! server's core and validation, writing one output row per customer (CSV or Parquet) and a
 //! rejects file for bad rows.
 //!
-//! Steps per batch of rows: read (one thread) → turn each row into the gRPC profile and validate
-//! it exactly as the server does, score (all threads) → write in input order (one thread).
+//! Steps per batch of rows: read into Arrow columns (one thread) → validate column by column with
+//! the API's field rules and score (one of `threads` scoring threads, each taking whole batches)
+//! → write in input order (one thread).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -76,52 +77,74 @@ pub fn score_file(
     writeln!(rej, "position,customer_id,field,reason")?;
     let out = &out;
     // Reading runs one batch ahead of scoring and writing one behind it, so the three overlap.
+    // Each scoring thread takes whole batches as they come (no per-batch join holding a core
+    // idle); the reader runs ahead and the writer puts the batches back in input order.
+    let threads = threads.max(1);
     std::thread::scope(|s| {
-        let (batches_tx, batches_rx) = std::sync::mpsc::sync_channel::<Rows>(1);
-        let (chunks_tx, chunks_rx) = std::sync::mpsc::sync_channel::<Vec<Chunk>>(1);
+        let (batches_tx, batches_rx) = std::sync::mpsc::sync_channel::<(u64, Rows)>(threads);
+        let (chunks_tx, chunks_rx) = std::sync::mpsc::sync_channel::<(u64, Chunk)>(threads);
         let reader = s.spawn(move || -> anyhow::Result<()> {
+            let mut seq = 0;
             while let Some(rows) = source.next_batch()? {
-                if batches_tx.send(rows).is_err() {
-                    break; // the writer failed; its error is reported
+                if batches_tx.send((seq, rows)).is_err() {
+                    break; // scoring or writing failed; its error is reported
                 }
+                seq += 1;
             }
             Ok(())
         });
         let writer = s.spawn(move || -> anyhow::Result<ScoreSummary> {
             let mut summary = ScoreSummary::default();
-            for chunks in chunks_rx {
-                let before = summary.scored;
-                for chunk in chunks {
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut next = 0u64;
+            for (seq, chunk) in chunks_rx {
+                waiting.insert(seq, chunk);
+                while let Some(chunk) = waiting.remove(&next) {
+                    let before = summary.scored;
                     summary.record(&chunk, out, &mut rej)?;
                     sink.write(&chunk.table)?;
-                }
-                if summary.scored / 1_000_000 != before / 1_000_000 {
-                    tracing::info!(
-                        scored = summary.scored,
-                        rejected = summary.rejected,
-                        "scoring"
-                    );
+                    next += 1;
+                    if summary.scored / 1_000_000 != before / 1_000_000 {
+                        tracing::info!(
+                            scored = summary.scored,
+                            rejected = summary.rejected,
+                            "scoring"
+                        );
+                    }
                 }
             }
             sink.finish()?;
             rej.flush()?;
             Ok(summary)
         });
-        let mut failed = Ok(());
-        for rows in batches_rx {
-            match score_rows(model, out, &rows, threads) {
-                Ok(chunks) => {
-                    if chunks_tx.send(chunks).is_err() {
-                        break;
+        let batches = std::sync::Arc::new(std::sync::Mutex::new(batches_rx));
+        let scorers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (batches, chunks_tx) = (batches.clone(), chunks_tx.clone());
+                s.spawn(move || -> anyhow::Result<()> {
+                    loop {
+                        let next = batches.lock().expect("a scoring thread panicked").recv();
+                        let Ok((seq, rows)) = next else {
+                            return Ok(());
+                        };
+                        let columns = ProfileColumns::new(&rows);
+                        let chunk = score_chunk(model, out, &rows, &columns, 0..rows.len())?;
+                        if chunks_tx.send((seq, chunk)).is_err() {
+                            return Ok(()); // the writer failed; its error is reported
+                        }
                     }
-                }
-                Err(e) => {
-                    failed = Err(e);
-                    break;
-                }
+                })
+            })
+            .collect();
+        // Once every scorer is done the batch channel closes, which stops the reader too.
+        drop((chunks_tx, batches));
+        let mut failed = Ok(());
+        for scorer in scorers {
+            let result = scorer.join().expect("a scoring thread panicked");
+            if failed.is_ok() {
+                failed = result;
             }
         }
-        drop(chunks_tx);
         let summary = writer.join().expect("the writer thread panicked")?;
         reader.join().expect("the reader thread panicked")?;
         failed?;
@@ -181,34 +204,6 @@ impl ScoreSummary {
         }
         Ok(())
     }
-}
-
-/// Validates and scores every row of a batch on `threads` threads, each taking a contiguous
-/// share and building its output columns; the chunks come back in input order.
-fn score_rows(
-    model: &LoadedModel,
-    out: &Output,
-    rows: &Rows,
-    threads: usize,
-) -> anyhow::Result<Vec<Chunk>> {
-    let columns = ProfileColumns::new(rows);
-    let n = rows.len();
-    let size = n.div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .step_by(size)
-            .map(|start| {
-                let columns = &columns;
-                s.spawn(move || {
-                    score_chunk(model, out, rows, columns, start..(start + size).min(n))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a scoring thread panicked"))
-            .collect()
-    })
 }
 
 fn score_chunk(
