@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -59,7 +59,60 @@ pub struct Guard<S> {
     layer: GuardLayer,
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+pin_project_lite::pin_project! {
+    /// A guarded call on its way: refused at once, or the handler's future raced against the
+    /// call's deadline, holding its place under the concurrency limit until it is dropped. No
+    /// allocation per call.
+    #[project = GuardedProj]
+    pub enum Guarded<F, B> {
+        /// Refused before reaching a handler.
+        Refused { response: Option<http::Response<B>> },
+        /// With a handler.
+        Running {
+            #[pin]
+            call: F,
+            #[pin]
+            deadline: Option<tokio::time::Sleep>,
+            limit: Duration,
+            permit: Option<OwnedSemaphorePermit>,
+        },
+    }
+}
+
+impl<F, B, E> Future for Guarded<F, B>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+    B: Default,
+{
+    type Output = Result<http::Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            GuardedProj::Refused { response } => {
+                Poll::Ready(Ok(response.take().expect("polled after completion")))
+            }
+            GuardedProj::Running {
+                call,
+                deadline,
+                limit,
+                ..
+            } => {
+                // The deadline is looked at first: when it is due, the caller hears
+                // DEADLINE_EXCEEDED even if the transport's own `grpc-timeout` timer is due in
+                // the same tick.
+                if let Some(sleep) = deadline.as_pin_mut() {
+                    if sleep.poll(cx).is_ready() {
+                        return Poll::Ready(Ok(Status::deadline_exceeded(format!(
+                            "the call did not finish within its deadline of {limit:?}"
+                        ))
+                        .into_http()));
+                    }
+                }
+                call.poll(cx)
+            }
+        }
+    }
+}
 
 /// Whether a method's request is a stream (bulk work, reflection): those have no server
 /// deadline, their own idle limits govern them.
@@ -88,21 +141,19 @@ pub fn parse_grpc_timeout(value: &[u8]) -> Option<Duration> {
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Guard<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ResBody: Default + Send + 'static,
+    ResBody: Default,
 {
     type Response = http::Response<ResBody>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+    type Future = Guarded<S::Future, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
-        let refuse = |status: Status| -> Self::Future {
-            Box::pin(std::future::ready(Ok(status.into_http())))
+        let refuse = |status: Status| Guarded::Refused {
+            response: Some(status.into_http()),
         };
         let path = req.uri().path();
         let needs = required_role(path);
@@ -150,23 +201,12 @@ where
             (Some(c), Some(s)) => Some(c.min(s)),
             (c, s) => c.or(s),
         };
-        let call = self.inner.call(req);
-        Box::pin(async move {
-            let _permit = permit;
-            let Some(d) = deadline else {
-                return call.await;
-            };
-            // The deadline is looked at first: when it is due, the caller hears DEADLINE_EXCEEDED
-            // even if the transport's own `grpc-timeout` timer is due in the same tick.
-            tokio::select! {
-                biased;
-                () = tokio::time::sleep(d) => Ok(Status::deadline_exceeded(format!(
-                    "the call did not finish within its deadline of {d:?}"
-                ))
-                .into_http()),
-                response = call => response,
-            }
-        })
+        Guarded::Running {
+            call: self.inner.call(req),
+            deadline: deadline.map(tokio::time::sleep),
+            limit: deadline.unwrap_or_default(),
+            permit,
+        }
     }
 }
 
@@ -196,7 +236,7 @@ mod tests {
     impl Service<http::Request<()>> for Slow {
         type Response = http::Response<String>;
         type Error = std::convert::Infallible;
-        type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+        type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
         fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
             Poll::Ready(Ok(()))
         }
