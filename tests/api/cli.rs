@@ -33,20 +33,7 @@ fn serve_refuses_to_start_without_a_valid_model_and_says_why() {
 
 /// Starts `bankscore serve` on `models` and port 0; returns it and its address.
 fn start_server(models: &std::path::Path) -> (ServeProcess, String) {
-    let models = models.display().to_string();
-    let mut server = ServeProcess::start(
-        &[
-            "serve",
-            "--no-auth",
-            "--listen",
-            "127.0.0.1:0",
-            "--watch-poll",
-            "0s",
-            "--models-dir",
-            &models,
-        ],
-        &[],
-    );
+    let mut server = ServeProcess::local(models, &[], &[]);
     let address = server.address();
     (server, address)
 }

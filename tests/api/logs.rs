@@ -13,22 +13,9 @@ async fn json_logs_carry_the_request_id_and_only_the_hashed_customer() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let audit_arg = audit.display().to_string();
-    let models = shipped_models().display().to_string();
-    let mut server = ServeProcess::start(
-        &[
-            "--log-format",
-            "json",
-            "serve",
-            "--no-auth",
-            "--listen",
-            "127.0.0.1:0",
-            "--watch-poll",
-            "0s",
-            "--models-dir",
-            &models,
-            "--audit-log",
-            &audit_arg,
-        ],
+    let mut server = ServeProcess::local(
+        &shipped_models(),
+        &["--log-format", "json", "--audit-log", &audit_arg],
         &[
             ("BANKSCORE_AUDIT_HASH_KEY", "logs-test-key"),
             ("RUST_LOG", "info,bankscore=debug"),

@@ -469,20 +469,9 @@ async fn psi_is_stable_for_customers_like_the_training_data_and_shifted_for_rich
 
 #[tokio::test]
 async fn serve_warns_about_a_non_loopback_metrics_address_and_stops_the_endpoint_on_sigterm() {
-    let models = crate::helpers::shipped_models().display().to_string();
-    let mut server = crate::serve_process::ServeProcess::start(
-        &[
-            "serve",
-            "--no-auth",
-            "--listen",
-            "127.0.0.1:0",
-            "--watch-poll",
-            "0s",
-            "--metrics-listen",
-            "0.0.0.0:0",
-            "--models-dir",
-            &models,
-        ],
+    let mut server = crate::serve_process::ServeProcess::local(
+        &crate::helpers::shipped_models(),
+        &["--metrics-listen", "0.0.0.0:0"],
         &[],
     );
     let port = server.wait_for(|line| {

@@ -48,6 +48,24 @@ impl ServeProcess {
         }
     }
 
+    /// Starts `bankscore serve --no-auth` on 127.0.0.1:0 without model watching, serving
+    /// `models`, with `extra` arguments after those and `env`.
+    pub fn local(models: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let models = models.display().to_string();
+        let mut args = vec![
+            "serve",
+            "--no-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--watch-poll",
+            "0s",
+            "--models-dir",
+            &models,
+        ];
+        args.extend_from_slice(extra);
+        Self::start(&args, env)
+    }
+
     /// Reads log lines until `found` picks something out of one; panics with the log so far if
     /// none does in time.
     pub fn wait_for<T>(&mut self, mut found: impl FnMut(&str) -> Option<T>) -> T {

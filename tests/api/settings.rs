@@ -87,20 +87,7 @@ fn start_up_stops_on_a_bad_setting_and_names_it() {
 
 #[test]
 fn serving_without_authentication_is_logged_as_a_warning() {
-    let models = shipped_models().display().to_string();
-    let mut server = crate::serve_process::ServeProcess::start(
-        &[
-            "serve",
-            "--no-auth",
-            "--listen",
-            "127.0.0.1:0",
-            "--watch-poll",
-            "0s",
-            "--models-dir",
-            &models,
-        ],
-        &[],
-    );
+    let mut server = crate::serve_process::ServeProcess::local(&shipped_models(), &[], &[]);
     server.address();
     assert!(
         server
