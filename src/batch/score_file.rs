@@ -12,9 +12,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::read::{ProfileColumns, RowSource, Rows, BLOCK_ROWS};
+use super::read::{ProfileColumns, RowProblem, RowSource, Rows, BLOCK_ROWS};
 use super::write::{Output, RowSink, ScoredColumns, REASONS};
-use crate::domain::{AssessOptions, CustomerProfile, ValueTier};
+use crate::domain::{AssessOptions, BlockScratch, CustomerProfile, ValueTier};
 use crate::model_store::LoadedModel;
 
 /// What a scoring run produced.
@@ -221,30 +221,40 @@ fn score_chunk(
     let mut rejects = Vec::new();
     let mut profiles = vec![CustomerProfile::blank(); BLOCK_ROWS];
     let mut problems = vec![None; BLOCK_ROWS];
+    let mut scratch = BlockScratch::default();
     for start in range.clone().step_by(BLOCK_ROWS) {
         let n = BLOCK_ROWS.min(range.end - start);
         columns.fill_block(start, &mut profiles[..n], &mut problems[..n]);
-        for (k, (profile, problem)) in profiles.iter().zip(&mut problems).take(n).enumerate() {
-            let i = start + k;
-            let assessed = match problem.take() {
-                Some(p) => Err(p),
-                None => model.scoring.assess(profile, opts).map_err(|e| {
+        let reject = |k: usize, (field, reason): RowProblem| Reject {
+            position: rows.position(start + k),
+            customer_id: columns.customer_id(start + k).to_owned(),
+            field,
+            reason,
+        };
+        let first_reject = rejects.len();
+        model.scoring.assess_block(
+            &profiles[..n],
+            |k| problems[k].is_some(),
+            opts,
+            &mut scratch,
+            |k, assessed| match assessed {
+                Ok(a) => scored.push(start + k, &model.scoring, out, a),
+                Err(e) => rejects.push(reject(
+                    k,
                     (
                         format!("profile.extra_features[\"{}\"]", e.key),
                         "is required by the model".to_owned(),
-                    )
-                }),
-            };
-            match assessed {
-                Ok(a) => scored.push(i, &model.scoring, out, &a),
-                Err((field, reason)) => rejects.push(Reject {
-                    position: rows.position(i),
-                    customer_id: columns.customer_id(i).to_owned(),
-                    field,
-                    reason,
-                }),
+                    ),
+                )),
+            },
+        );
+        for (k, problem) in problems[..n].iter_mut().enumerate() {
+            if let Some(problem) = problem.take() {
+                rejects.push(reject(k, problem));
             }
         }
+        // Both kinds of rejects of the block in row order.
+        rejects[first_reject..].sort_by_key(|r| r.position);
     }
     let table = scored.finish_table(out, rows.id_column())?;
     Ok(Chunk {

@@ -25,7 +25,7 @@ pub struct Ineligible {
 }
 
 /// The arbitration's answer for one customer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Decision {
     /// Eligible actions, highest expected value first.
     pub ranked: Vec<ActionOption>,
@@ -59,8 +59,38 @@ pub fn arbitrate(
     value_at_risk: f64,
     collect_ineligible: bool,
 ) -> Decision {
-    let mut ranked = Vec::with_capacity(catalog.actions.len());
-    let mut ineligible = Vec::new();
+    let mut decision = Decision::default();
+    arbitrate_into(
+        catalog,
+        p,
+        tier,
+        p_churn,
+        value_at_risk,
+        collect_ineligible,
+        &mut decision,
+    );
+    decision
+}
+
+/// [`arbitrate`] into `decision`, reusing its buffers (offline scoring, customer after customer).
+pub fn arbitrate_into(
+    catalog: &ActionCatalog,
+    p: &CustomerProfile,
+    tier: ValueTier,
+    p_churn: f64,
+    value_at_risk: f64,
+    collect_ineligible: bool,
+    decision: &mut Decision,
+) {
+    let Decision {
+        ranked,
+        ineligible,
+        value_at_risk: at_risk,
+    } = decision;
+    ranked.clear();
+    ranked.reserve(catalog.actions.len());
+    ineligible.clear();
+    *at_risk = value_at_risk;
     for (i, action) in catalog.actions.iter().enumerate() {
         match check_eligibility(action, &catalog.contact_policy, p, tier, p_churn) {
             Ok(()) => {
@@ -77,11 +107,6 @@ pub fn arbitrate(
     }
     // Stable sort: equal EVs keep catalog order.
     ranked.sort_by(|a, b| b.expected_value.total_cmp(&a.expected_value));
-    Decision {
-        ranked,
-        ineligible,
-        value_at_risk,
-    }
 }
 
 impl Decision {

@@ -1,6 +1,6 @@
 //! The churn model: standardize → linear → logistic, with per-feature contributions as reasons.
 
-use super::profile::{CustomerProfile, FeatureSource, Transform};
+use super::profile::{with_getter, CustomerProfile, FeatureSource, Transform};
 
 /// Largest number of reasons a caller may ask for.
 pub const MAX_REASONS: usize = 32;
@@ -283,6 +283,196 @@ impl ChurnModel {
             log_odds: z,
             reasons,
         })
+    }
+}
+
+impl ChurnModel {
+    /// Log-odds and per-feature contributions of a block of profiles at once (offline scoring):
+    /// one feature at a time over all the profiles, with the feature's field, transform and
+    /// weight fixed for the whole loop. Every profile gets the same arithmetic in the same
+    /// order as [`ChurnModel::predict`], so the probabilities and reasons are bit-identical.
+    /// Profiles lacking an extra feature the model reads are marked in `block`. Each profile's
+    /// `max_reasons` largest contributions (clamped to [`MAX_REASONS`]) are kept as the features
+    /// go, without a branch per value.
+    pub fn predict_block(
+        &self,
+        profiles: &[CustomerProfile],
+        max_reasons: usize,
+        block: &mut ChurnBlock,
+    ) {
+        let n = profiles.len();
+        let k = max_reasons.min(MAX_REASONS);
+        block.rows = n;
+        block.k = k.min(self.compiled.len());
+        block.top_magnitude.clear();
+        block.top_magnitude.resize(k * n, f64::NEG_INFINITY);
+        block.top_feature.clear();
+        block.top_feature.resize(k * n, 0);
+        block.log_odds.clear();
+        block.log_odds.resize(n, self.intercept);
+        block.values.resize(self.compiled.len() * n, 0.0);
+        block.contributions.resize(self.compiled.len() * n, 0.0);
+        block.missing.clear();
+        block.missing.resize(n, None);
+        for (i, f) in self.compiled.iter().enumerate() {
+            let values = &mut block.values[i * n..(i + 1) * n];
+            match &f.source {
+                FeatureSource::Builtin(b) => with_getter!(*b, |get| {
+                    for (v, p) in values.iter_mut().zip(profiles) {
+                        *v = get(p);
+                    }
+                }),
+                FeatureSource::Extra(key) => {
+                    for ((v, p), missing) in values.iter_mut().zip(profiles).zip(&mut block.missing)
+                    {
+                        match p.extra_features.get(key) {
+                            Some(&x) => *v = x,
+                            None => {
+                                *v = 0.0;
+                                if missing.is_none() {
+                                    *missing = Some(i);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let contributions = &mut block.contributions[i * n..(i + 1) * n];
+            match f.transform {
+                Transform::Identity => {
+                    fill_contributions(f, Transform::Identity, values, contributions)
+                }
+                Transform::Log1p => fill_contributions(f, Transform::Log1p, values, contributions),
+            }
+            for (z, c) in block.log_odds.iter_mut().zip(contributions.iter()) {
+                *z += *c;
+            }
+            keep_top_k(
+                contributions,
+                i as u32,
+                &mut block.top_magnitude,
+                &mut block.top_feature,
+            );
+        }
+    }
+
+    /// The extra feature profile `row` of the last [`ChurnModel::predict_block`] lacks.
+    pub fn missing_in_block(&self, block: &ChurnBlock, row: usize) -> Option<MissingExtraFeature> {
+        block.missing[row].map(|i| match &self.compiled[i].source {
+            FeatureSource::Extra(key) => MissingExtraFeature { key: key.clone() },
+            FeatureSource::Builtin(b) => unreachable!("typed field {} is never missing", b.name()),
+        })
+    }
+}
+
+/// Contributions of one feature over a block, the transform fixed for the loop.
+#[inline(always)]
+fn fill_contributions(f: &CompiledFeature, transform: Transform, values: &[f64], out: &mut [f64]) {
+    for (c, &v) in out.iter_mut().zip(values) {
+        *c = (transform.apply(v) - f.mean) * f.weight_per_unit;
+    }
+}
+
+/// Offers feature `feature`'s `contributions` to each row's top list, slot-major (`slot * rows +
+/// row`, slot 0 the largest |contribution|). The same ranking as [`insert_top_k`]: a value
+/// enters a slot only when strictly larger, so ties keep the earlier feature first.
+fn keep_top_k(contributions: &[f64], feature: u32, magnitude: &mut [f64], index: &mut [u32]) {
+    let n = contributions.len();
+    if n == 0 {
+        return;
+    }
+    let k = magnitude.len() / n;
+    // From the last slot up, so the slot above still holds its old value when it is read.
+    for slot in (0..k).rev() {
+        let (above, rest) = magnitude.split_at_mut(slot * n);
+        let (above_i, rest_i) = index.split_at_mut(slot * n);
+        let (mag, idx) = (&mut rest[..n], &mut rest_i[..n]);
+        if slot == 0 {
+            for ((m, i), c) in mag.iter_mut().zip(idx.iter_mut()).zip(contributions) {
+                let x = c.abs();
+                let enter = mask(x > *m);
+                *m = m.max(x);
+                *i = (feature & enter) | (*i & !enter);
+            }
+        } else {
+            let (up, up_i) = (&above[(slot - 1) * n..], &above_i[(slot - 1) * n..]);
+            for ((((m, i), c), &u), &ui) in mag
+                .iter_mut()
+                .zip(idx.iter_mut())
+                .zip(contributions)
+                .zip(up)
+                .zip(up_i)
+            {
+                // Shifted down from the slot above, replaced, or kept; as min/max and bit
+                // masks, so the loop has no data-dependent branch (slots are sorted: u >= m).
+                let x = c.abs();
+                let (shift, enter) = (mask(x > u), mask(x > *m));
+                *m = u.min(m.max(x));
+                *i = (ui & shift) | (!shift & ((feature & enter) | (*i & !enter)));
+            }
+        }
+    }
+}
+
+/// All ones for `true`, all zeros for `false`.
+#[inline(always)]
+fn mask(b: bool) -> u32 {
+    u32::from(b).wrapping_neg()
+}
+
+/// Scratch space and results of [`ChurnModel::predict_block`], reused from block to block.
+#[derive(Debug, Default)]
+pub struct ChurnBlock {
+    rows: usize,
+    log_odds: Vec<f64>,
+    /// Raw values, feature-major: feature `i` of row `r` at `i * rows + r`.
+    values: Vec<f64>,
+    /// Contributions, laid out as `values`.
+    contributions: Vec<f64>,
+    /// The first missing extra feature of each row (its index in the model).
+    missing: Vec<Option<usize>>,
+    /// Reasons kept per row.
+    k: usize,
+    /// Each row's largest |contributions|, slot-major: slot `j` of row `r` at `j * rows + r`.
+    top_magnitude: Vec<f64>,
+    /// The features of `top_magnitude`.
+    top_feature: Vec<u32>,
+}
+
+impl ChurnBlock {
+    /// Row `row`'s churn probability.
+    #[inline]
+    pub fn probability(&self, row: usize) -> f64 {
+        sigmoid(self.log_odds[row])
+    }
+
+    /// Row `row`'s log-odds of churn.
+    #[inline]
+    pub fn log_odds(&self, row: usize) -> f64 {
+        self.log_odds[row]
+    }
+
+    /// Row `row`'s largest contributions (as many as asked of [`ChurnModel::predict_block`]) into
+    /// `reasons`, ranked as [`ChurnModel::predict`] ranks them.
+    pub fn reasons(&self, row: usize, reasons: &mut Vec<ChurnReason>) {
+        reasons.clear();
+        let n = self.rows;
+        let reason = |feature: usize| ChurnReason {
+            feature,
+            value: self.values[feature * n + row],
+            contribution: self.contributions[feature * n + row],
+        };
+        if self.log_odds[row].is_nan() {
+            // A NaN contribution ranks below every number in `predict`'s list but still fills
+            // an empty place; the branch-free ranking leaves it out, so rank such a row as
+            // `predict` does.
+            let features = self.contributions.len() / n.max(1);
+            for feature in 0..features {
+                insert_top_k(reasons, self.k, reason(feature));
+            }
+            return;
+        }
+        reasons.extend((0..self.k).map(|slot| reason(self.top_feature[slot * n + row] as usize)));
     }
 }
 

@@ -17,7 +17,7 @@ pub mod value;
 
 pub use actions::ActionCatalog;
 pub use arbitration::Decision;
-pub use churn::{ChurnModel, ChurnPrediction, MissingExtraFeature};
+pub use churn::{ChurnBlock, ChurnModel, ChurnPrediction, MissingExtraFeature};
 pub use profile::CustomerProfile;
 pub use tier::{TierAssignment, TierPolicy, ValueTier};
 pub use validation::FieldProblem;
@@ -140,22 +140,81 @@ impl ScoringModel {
         opts: AssessOptions,
     ) -> Result<Assessment, MissingExtraFeature> {
         let churn = self.churn.predict(p, opts.max_reasons)?;
+        Ok(self.complete(p, churn, opts.include_ineligible, Decision::default()))
+    }
+
+    /// Value, tier and the next best action for a churn prediction already made, the decision
+    /// built in `decision`'s buffers.
+    fn complete(
+        &self,
+        p: &CustomerProfile,
+        churn: ChurnPrediction,
+        include_ineligible: bool,
+        mut decision: Decision,
+    ) -> Assessment {
         let (value, tier) = self.value_and_tier(p, churn.probability);
-        let decision = arbitration::arbitrate(
+        arbitration::arbitrate_into(
             &self.actions,
             p,
             tier.tier,
             churn.probability,
             value.value_at_risk,
-            opts.include_ineligible,
+            include_ineligible,
+            &mut decision,
         );
-        Ok(Assessment {
+        Assessment {
             churn,
             value,
             tier,
             decision,
-        })
+        }
     }
+
+    /// [`ScoringModel::assess`] for a block of profiles at once (offline files): churn feature by
+    /// feature over the whole block ([`ChurnModel::predict_block`]), then each profile's value,
+    /// tier and decision, reusing one assessment's buffers. Calls `each` with every profile's
+    /// index and assessment, in order, skipping those `skip` names. The results are identical to
+    /// [`ScoringModel::assess`]'s.
+    pub fn assess_block(
+        &self,
+        profiles: &[CustomerProfile],
+        skip: impl Fn(usize) -> bool,
+        opts: AssessOptions,
+        scratch: &mut BlockScratch,
+        mut each: impl FnMut(usize, Result<&Assessment, MissingExtraFeature>),
+    ) {
+        self.churn
+            .predict_block(profiles, opts.max_reasons, &mut scratch.churn);
+        for (r, p) in profiles.iter().enumerate() {
+            if skip(r) {
+                continue;
+            }
+            if let Some(missing) = self.churn.missing_in_block(&scratch.churn, r) {
+                each(r, Err(missing));
+                continue;
+            }
+            let (mut reasons, decision) = match scratch.last.take() {
+                Some(a) => (a.churn.reasons, a.decision),
+                None => (Vec::new(), Decision::default()),
+            };
+            scratch.churn.reasons(r, &mut reasons);
+            let churn = ChurnPrediction {
+                probability: scratch.churn.probability(r),
+                log_odds: scratch.churn.log_odds(r),
+                reasons,
+            };
+            let a = self.complete(p, churn, opts.include_ineligible, decision);
+            each(r, Ok(&a));
+            scratch.last = Some(a);
+        }
+    }
+}
+
+/// Buffers [`ScoringModel::assess_block`] reuses from block to block.
+#[derive(Debug, Default)]
+pub struct BlockScratch {
+    churn: ChurnBlock,
+    last: Option<Assessment>,
 }
 
 #[cfg(test)]
@@ -250,5 +309,91 @@ pub(crate) mod tests {
         assert_eq!(m.actions.actions[best.action].id, "fee_waiver");
         assert!((best.expected_value - 3.608_523_9).abs() < 1e-6);
         assert!((a.decision.ranked[1].expected_value - 2.912_785_9).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_block_assessment_equals_assessing_each_profile() {
+        use crate::domain::profile::BuiltinFeature;
+        // Every typed field, both transforms, equal weights on the flags (ties), zero weights,
+        // and an extra feature one profile lacks.
+        let mut weights: Vec<FeatureWeight> = BuiltinFeature::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, f)| FeatureWeight {
+                name: f.name().into(),
+                label: None,
+                transform: if i % 3 == 0 {
+                    Transform::Log1p
+                } else {
+                    Transform::Identity
+                },
+                mean: 0.5 * i as f64,
+                scale: 1.0 + i as f64,
+                coefficient: match f.kind() {
+                    crate::domain::profile::FeatureKind::Flag => 0.7,
+                    _ if i % 5 == 0 => 0.0,
+                    _ => 0.3 - 0.05 * i as f64,
+                },
+            })
+            .collect();
+        weights.push(FeatureWeight {
+            name: "extra.app_rating".into(),
+            label: None,
+            transform: Transform::Identity,
+            mean: 3.0,
+            scale: 1.0,
+            coefficient: -0.4,
+        });
+        let mut m = sample_model();
+        m.churn = ChurnModel::new(-1.2, weights, 12).unwrap();
+        let mut seed = 7u64;
+        let mut next = move |n: u32| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            ((seed >> 33) % u64::from(n)) as u32
+        };
+        let profiles: Vec<CustomerProfile> = (0..300)
+            .map(|i| {
+                let mut p = sample_profile();
+                p.tenure_months = next(400);
+                p.complaints_12m = next(4);
+                p.open_complaint = next(2) == 1;
+                p.fee_increase_6m = next(2) == 1;
+                p.total_balance = f64::from(next(50_000));
+                p.annual_margin = f64::from(next(3_000)) - 500.0;
+                p.days_since_last_contact = next(200);
+                if i != 17 {
+                    p.extra_features
+                        .insert("app_rating".into(), f64::from(next(5)));
+                }
+                p
+            })
+            .collect();
+        for k in [0, 1, 3, 5, 40] {
+            let opts = AssessOptions {
+                max_reasons: k,
+                include_ineligible: true,
+            };
+            let mut scratch = BlockScratch::default();
+            let mut seen = Vec::new();
+            for block in profiles.chunks(128) {
+                let skip = |r: usize| r == 5;
+                m.assess_block(block, skip, opts, &mut scratch, |r, got| {
+                    let want = m.assess(&block[r], opts);
+                    assert_eq!(
+                        got.map_err(|e| e.key),
+                        want.as_ref().map_err(|e| e.key.clone())
+                    );
+                    seen.push(r);
+                });
+            }
+            // Every row but the skipped ones, in order, and the missing extra feature reported.
+            let expected: Vec<usize> = profiles
+                .chunks(128)
+                .flat_map(|b| (0..b.len()).filter(|&r| r != 5))
+                .collect();
+            assert_eq!(seen, expected, "k = {k}");
+        }
+        let no_rating = m.assess(&profiles[17], AssessOptions::default());
+        assert_eq!(no_rating.unwrap_err().key, "app_rating");
     }
 }

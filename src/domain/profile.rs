@@ -169,31 +169,7 @@ impl BuiltinFeature {
     /// The profile's value of this feature; booleans read as 0 or 1.
     #[inline]
     pub fn value(self, p: &CustomerProfile) -> f64 {
-        let flag = |b: bool| if b { 1.0 } else { 0.0 };
-        match self {
-            Self::AgeYears => p.age_years.into(),
-            Self::TenureMonths => p.tenure_months.into(),
-            Self::ProductsHeld => p.products_held.into(),
-            Self::HasMortgage => flag(p.has_mortgage),
-            Self::SalaryCredited => flag(p.salary_credited),
-            Self::DirectDebits => p.direct_debits.into(),
-            Self::TotalBalance => p.total_balance,
-            Self::BalanceTrend3m => p.balance_trend_3m,
-            Self::DigitalLogins30d => p.digital_logins_30d.into(),
-            Self::Transactions30d => p.transactions_30d.into(),
-            Self::TransactionsTrend3m => p.transactions_trend_3m,
-            Self::Complaints12m => p.complaints_12m.into(),
-            Self::OpenComplaint => flag(p.open_complaint),
-            Self::FeeIncrease6m => flag(p.fee_increase_6m),
-            Self::ProductsClosed12m => p.products_closed_12m.into(),
-            Self::HasRelationshipManager => flag(p.has_relationship_manager),
-            Self::DaysSinceLastContact => p.days_since_last_contact.into(),
-            Self::DaysSinceLastActivity => p.days_since_last_activity.into(),
-            Self::Contacts30d => p.contacts_30d.into(),
-            Self::AnnualMargin => p.annual_margin,
-            Self::Referrals12m => p.referrals_12m.into(),
-            Self::ContactConsent => flag(p.contact_consent),
-        }
+        with_getter!(self, |get| get(p))
     }
 
     /// Whether the field is a count, a yes/no flag or an amount.
@@ -235,6 +211,143 @@ pub enum FeatureKind {
 
 /// The prefix that names a feature read from `extra_features`.
 pub const EXTRA_PREFIX: &str = "extra.";
+
+/// Evaluates `$body` with `$get` bound to the getter of field `$f` (booleans read as 0 or 1) as
+/// a closure of its own type, so a loop over many profiles in `$body` inlines the load instead
+/// of matching on the field per value.
+macro_rules! with_getter {
+    ($f:expr, |$get:ident| $body:expr) => {{
+        use $crate::domain::profile::BuiltinFeature as B;
+        use $crate::domain::CustomerProfile as P;
+        match $f {
+            B::AgeYears => {
+                let $get = |p: &P| -> f64 { f64::from(p.age_years) };
+                $body
+            }
+            B::TenureMonths => {
+                let $get = |p: &P| -> f64 { f64::from(p.tenure_months) };
+                $body
+            }
+            B::ProductsHeld => {
+                let $get = |p: &P| -> f64 { f64::from(p.products_held) };
+                $body
+            }
+            B::HasMortgage => {
+                let $get = |p: &P| -> f64 {
+                    if p.has_mortgage {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                };
+                $body
+            }
+            B::SalaryCredited => {
+                let $get = |p: &P| -> f64 {
+                    if p.salary_credited {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                };
+                $body
+            }
+            B::DirectDebits => {
+                let $get = |p: &P| -> f64 { f64::from(p.direct_debits) };
+                $body
+            }
+            B::TotalBalance => {
+                let $get = |p: &P| -> f64 { p.total_balance };
+                $body
+            }
+            B::BalanceTrend3m => {
+                let $get = |p: &P| -> f64 { p.balance_trend_3m };
+                $body
+            }
+            B::DigitalLogins30d => {
+                let $get = |p: &P| -> f64 { f64::from(p.digital_logins_30d) };
+                $body
+            }
+            B::Transactions30d => {
+                let $get = |p: &P| -> f64 { f64::from(p.transactions_30d) };
+                $body
+            }
+            B::TransactionsTrend3m => {
+                let $get = |p: &P| -> f64 { p.transactions_trend_3m };
+                $body
+            }
+            B::Complaints12m => {
+                let $get = |p: &P| -> f64 { f64::from(p.complaints_12m) };
+                $body
+            }
+            B::OpenComplaint => {
+                let $get = |p: &P| -> f64 {
+                    if p.open_complaint {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                };
+                $body
+            }
+            B::FeeIncrease6m => {
+                let $get = |p: &P| -> f64 {
+                    if p.fee_increase_6m {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                };
+                $body
+            }
+            B::ProductsClosed12m => {
+                let $get = |p: &P| -> f64 { f64::from(p.products_closed_12m) };
+                $body
+            }
+            B::HasRelationshipManager => {
+                let $get = |p: &P| -> f64 {
+                    if p.has_relationship_manager {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                };
+                $body
+            }
+            B::DaysSinceLastContact => {
+                let $get = |p: &P| -> f64 { f64::from(p.days_since_last_contact) };
+                $body
+            }
+            B::DaysSinceLastActivity => {
+                let $get = |p: &P| -> f64 { f64::from(p.days_since_last_activity) };
+                $body
+            }
+            B::Contacts30d => {
+                let $get = |p: &P| -> f64 { f64::from(p.contacts_30d) };
+                $body
+            }
+            B::AnnualMargin => {
+                let $get = |p: &P| -> f64 { p.annual_margin };
+                $body
+            }
+            B::Referrals12m => {
+                let $get = |p: &P| -> f64 { f64::from(p.referrals_12m) };
+                $body
+            }
+            B::ContactConsent => {
+                let $get = |p: &P| -> f64 {
+                    if p.contact_consent {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                };
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use with_getter;
 
 /// Where a model feature's raw value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
