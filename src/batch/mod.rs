@@ -3,6 +3,7 @@
 
 mod executor;
 pub mod file_format;
+mod parquet_out;
 pub mod plan;
 pub mod plan_file;
 pub mod read;

@@ -492,11 +492,7 @@ fn fill_column(
         let values = &c.values[start..start + profiles.len()];
         let no_nulls = c.nulls.is_none_or(|n| n.null_count() == 0);
         // `&` rather than `&&`: no early exit, so the loop has no branch per value.
-        if no_nulls
-            && values
-                .iter()
-                .fold(true, |ok, &v| ok & rule.check(v).is_ok())
-        {
+        if no_nulls && values.iter().fold(true, |ok, &v| ok & rule.accepts(v)) {
             for (p, &v) in profiles.iter_mut().zip(values) {
                 set(p, v);
             }

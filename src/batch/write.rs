@@ -16,11 +16,11 @@ use arrow_array::{
     StringArray, UInt32Array,
 };
 use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::ArrowWriter;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use super::file_format::is_parquet;
+use super::parquet_out::ParquetSink;
 use super::score_file::{csv_field, push_fixed4};
 use crate::domain::{Assessment, ScoringModel, ValueTier};
 
@@ -313,7 +313,7 @@ pub enum RowSink {
     /// CSV text.
     Csv(std::io::BufWriter<File>),
     /// Parquet.
-    Parquet(Box<ArrowWriter<File>>),
+    Parquet(Box<ParquetSink>),
 }
 
 impl RowSink {
@@ -324,23 +324,19 @@ impl RowSink {
     pub fn create(path: &Path, out: &Output) -> anyhow::Result<Self> {
         let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
         if is_parquet(path) {
-            // Dictionary pages pay only for the coded columns; amounts and ids are nearly unique.
-            // The coded columns carry no min/max statistics: computing them compares every
-            // value as text (a tenth of the writing time) and no reader prunes on names.
-            let mut props = WriterProperties::builder()
+            // A dictionary page pays only for the candidate lists (mostly empty); amounts and ids
+            // are nearly unique, and the coded columns are written from their codes (see
+            // `parquet_out`). The text columns carry no min/max statistics: computing them
+            // compares every value as text and no reader prunes on them.
+            let candidates = ColumnPath::from("candidates");
+            let props = WriterProperties::builder()
                 .set_dictionary_enabled(false)
                 .set_write_batch_size(WRITE_BATCH_ROWS)
-                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
-            for f in out.schema.fields() {
-                if matches!(f.data_type(), DataType::Dictionary(..)) || f.name() == "candidates" {
-                    let path = ColumnPath::from(f.name().as_str());
-                    props = props
-                        .set_column_dictionary_enabled(path.clone(), true)
-                        .set_column_statistics_enabled(path, EnabledStatistics::None);
-                }
-            }
-            let writer = ArrowWriter::try_new(file, out.schema.clone(), Some(props.build()))?;
-            return Ok(Self::Parquet(Box::new(writer)));
+                .set_column_dictionary_enabled(candidates.clone(), true)
+                .set_column_statistics_enabled(candidates, EnabledStatistics::None)
+                .build();
+            let sink = ParquetSink::new(file, out.schema.clone(), props, ROW_GROUP_ROWS)?;
+            return Ok(Self::Parquet(Box::new(sink)));
         }
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
         writeln!(w, "{}", OUTPUT_COLUMNS.join(","))?;
@@ -369,9 +365,7 @@ impl RowSink {
     pub fn finish(self) -> anyhow::Result<()> {
         match self {
             Self::Csv(mut w) => w.flush()?,
-            Self::Parquet(w) => {
-                w.close()?;
-            }
+            Self::Parquet(w) => w.finish()?,
         }
         Ok(())
     }
