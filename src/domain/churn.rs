@@ -349,7 +349,7 @@ impl ChurnModel {
             }
             keep_top_k(
                 contributions,
-                i as u32,
+                i as u64,
                 &mut block.top_magnitude,
                 &mut block.top_feature,
             );
@@ -376,7 +376,7 @@ fn fill_contributions(f: &CompiledFeature, transform: Transform, values: &[f64],
 /// Offers feature `feature`'s `contributions` to each row's top list, slot-major (`slot * rows +
 /// row`, slot 0 the largest |contribution|). The same ranking as [`insert_top_k`]: a value
 /// enters a slot only when strictly larger, so ties keep the earlier feature first.
-fn keep_top_k(contributions: &[f64], feature: u32, magnitude: &mut [f64], index: &mut [u32]) {
+fn keep_top_k(contributions: &[f64], feature: u64, magnitude: &mut [f64], index: &mut [u64]) {
     let n = contributions.len();
     if n == 0 {
         return;
@@ -391,7 +391,7 @@ fn keep_top_k(contributions: &[f64], feature: u32, magnitude: &mut [f64], index:
             for ((m, i), c) in mag.iter_mut().zip(idx.iter_mut()).zip(contributions) {
                 let x = c.abs();
                 let enter = mask(x > *m);
-                *m = m.max(x);
+                *m = if x > *m { x } else { *m };
                 *i = (feature & enter) | (*i & !enter);
             }
         } else {
@@ -403,11 +403,13 @@ fn keep_top_k(contributions: &[f64], feature: u32, magnitude: &mut [f64], index:
                 .zip(up)
                 .zip(up_i)
             {
-                // Shifted down from the slot above, replaced, or kept; as min/max and bit
-                // masks, so the loop has no data-dependent branch (slots are sorted: u >= m).
+                // Shifted down from the slot above, replaced, or kept; as selects and bit masks
+                // of 64-bit lanes like the magnitudes', so the loop has no data-dependent
+                // branch and vectorizes (slots are sorted: u >= m).
                 let x = c.abs();
                 let (shift, enter) = (mask(x > u), mask(x > *m));
-                *m = u.min(m.max(x));
+                let kept = if x > *m { x } else { *m };
+                *m = if x > u { u } else { kept };
                 *i = (ui & shift) | (!shift & ((feature & enter) | (*i & !enter)));
             }
         }
@@ -416,8 +418,8 @@ fn keep_top_k(contributions: &[f64], feature: u32, magnitude: &mut [f64], index:
 
 /// All ones for `true`, all zeros for `false`.
 #[inline(always)]
-fn mask(b: bool) -> u32 {
-    u32::from(b).wrapping_neg()
+fn mask(b: bool) -> u64 {
+    u64::from(b).wrapping_neg()
 }
 
 /// Scratch space and results of [`ChurnModel::predict_block`], reused from block to block.
@@ -436,7 +438,7 @@ pub struct ChurnBlock {
     /// Each row's largest |contributions|, slot-major: slot `j` of row `r` at `j * rows + r`.
     top_magnitude: Vec<f64>,
     /// The features of `top_magnitude`.
-    top_feature: Vec<u32>,
+    top_feature: Vec<u64>,
 }
 
 impl ChurnBlock {
