@@ -130,18 +130,26 @@ fn encode_coded_column(
     if descriptor.max_def_level() > 0 {
         // Definition levels (1 = present), preceded by their length (data page v1).
         let mut levels = Vec::with_capacity(rows / 8 + 16);
-        let present = arrays
-            .iter()
-            .flat_map(|a| (0..a.len()).map(move |i| u32::from(a.is_valid(i))));
-        pack_hybrid(present, rows, 1, &mut levels);
+        if arrays.iter().all(|a| a.null_count() == 0) {
+            // One run of `rows` ones.
+            push_varint((rows as u64) << 1, &mut levels);
+            levels.push(1);
+        } else {
+            let present = arrays
+                .iter()
+                .flat_map(|a| (0..a.len()).map(move |i| u32::from(a.is_valid(i))));
+            pack_hybrid(present, rows, 1, &mut levels);
+        }
         data.extend_from_slice(&(levels.len() as u32).to_le_bytes());
         data.extend_from_slice(&levels);
     }
     let width = bits_for(names.len().saturating_sub(1) as u32);
     data.push(width as u8);
-    let present: usize = arrays.iter().map(|a| a.len() - a.null_count()).sum();
-    let codes = arrays.iter().flat_map(|a| codes(a));
-    pack_hybrid(codes, present, width, &mut data);
+    let mut present = Vec::with_capacity(rows);
+    for array in arrays {
+        push_codes(array, &mut present);
+    }
+    pack_hybrid(present.iter().copied(), present.len(), width, &mut data);
 
     let mut sink = TrackedWrite::new(Vec::with_capacity(dictionary.len() + data.len() + 128));
     let mut pages = SerializedPageWriter::new(&mut sink);
@@ -203,25 +211,39 @@ fn encode_coded_column(
     Ok((chunk, close))
 }
 
-/// The codes of the present values of a coded column.
-fn codes(array: &ArrayRef) -> Box<dyn Iterator<Item = u32> + '_> {
-    let valid = move |i: &usize| array.is_valid(*i);
-    match array.data_type() {
-        DataType::Dictionary(key, _) if **key == DataType::Int8 => {
-            let keys = array.as_dictionary::<Int8Type>().keys().values();
-            match array.null_count() {
-                0 => Box::new(keys.iter().map(|&k| k as u32)),
-                _ => Box::new((0..keys.len()).filter(valid).map(|i| keys[i] as u32)),
-            }
-        }
-        _ => {
-            let keys = array.as_dictionary::<Int16Type>().keys().values();
-            match array.null_count() {
-                0 => Box::new(keys.iter().map(|&k| k as u32)),
-                _ => Box::new((0..keys.len()).filter(valid).map(|i| keys[i] as u32)),
-            }
+/// Appends the codes of a coded column's present values.
+fn push_codes(array: &ArrayRef, out: &mut Vec<u32>) {
+    fn push<K: Copy + Into<i32>>(keys: &[K], array: &ArrayRef, out: &mut Vec<u32>) {
+        if array.null_count() == 0 {
+            out.extend(keys.iter().map(|&k| k.into() as u32));
+        } else {
+            let present = (0..keys.len()).filter(|&i| array.is_valid(i));
+            out.extend(present.map(|i| keys[i].into() as u32));
         }
     }
+    match array.data_type() {
+        DataType::Dictionary(key, _) if **key == DataType::Int8 => {
+            push(
+                array.as_dictionary::<Int8Type>().keys().values(),
+                array,
+                out,
+            );
+        }
+        _ => push(
+            array.as_dictionary::<Int16Type>().keys().values(),
+            array,
+            out,
+        ),
+    }
+}
+
+/// Appends `v` as an unsigned LEB128 varint.
+fn push_varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
 /// Bits needed to write `max` (at least 1).
@@ -283,6 +305,8 @@ mod tests {
             Field::new("tier", code(DataType::Int8), false),
             Field::new("amount", DataType::Float64, false),
             Field::new("reason", code(DataType::Int16), true),
+            // Nullable, but every value present (one run of definition levels).
+            Field::new("first_reason", code(DataType::Int16), true),
         ]));
         let tiers: ArrayRef = Arc::new(StringArray::from(vec!["A", "B", "C", "sleeping"]));
         let names: Vec<String> = (0..40).map(|i| format!("feature_{i}")).collect();
@@ -294,12 +318,14 @@ mod tests {
                 rows.clone()
                     .map(|i| (i % 5 != 2).then_some((i * 13 % 40) as i16)),
             );
+            let first = Int16Array::from_iter_values(rows.clone().map(|i| (i % 40) as i16));
             RecordBatch::try_new(
                 schema.clone(),
                 vec![
                     Arc::new(DictionaryArray::try_new(tier, tiers.clone()).unwrap()),
                     Arc::new(Float64Array::from_iter_values(rows.map(|i| i as f64))),
                     Arc::new(DictionaryArray::try_new(reason, reasons.clone()).unwrap()),
+                    Arc::new(DictionaryArray::try_new(first, reasons.clone()).unwrap()),
                 ],
             )
             .unwrap()
@@ -323,6 +349,7 @@ mod tests {
             let got = got.unwrap();
             let tier = arrow_cast_strings(got.column(0));
             let reason = arrow_cast_strings(got.column(2));
+            let first = arrow_cast_strings(got.column(3));
             let amount = got
                 .column(1)
                 .as_primitive::<arrow_array::types::Float64Type>();
@@ -334,6 +361,7 @@ mod tests {
                 );
                 let want = (i % 5 != 2).then(|| names[i * 13 % 40].clone());
                 assert_eq!(reason[k], want, "row {i}");
+                assert_eq!(first[k].as_deref(), Some(names[i % 40].as_str()));
                 assert_eq!(amount.value(k), i as f64);
             }
             row += got.num_rows();
