@@ -124,7 +124,13 @@ impl FieldRule {
     pub fn accepts(&self, v: f64) -> bool {
         let Self { kind, min, max } = *self;
         let (flag, count) = (kind == FeatureKind::Flag, kind == FeatureKind::Count);
-        let whole = (v >= 9.0e15) | ((v as i64) as f64 == v);
+        // Whole numbers: through i32 when the bounds fit in it (a conversion SSE2 does two at a
+        // time; a value outside i32 is outside the bounds too), else through i64.
+        let whole = if min >= f64::from(i32::MIN) && max <= f64::from(i32::MAX) {
+            (v as i32) as f64 == v
+        } else {
+            (v >= 9.0e15) | ((v as i64) as f64 == v)
+        };
         v.is_finite()
             & (v >= min)
             & (v <= max)
