@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::read::{ProfileColumns, RowProblem, RowSource, Rows, BLOCK_ROWS};
-use super::write::{Output, RowSink, ScoredColumns, REASONS};
+use super::write::{render_csv, Output, RowSink, ScoredColumns, REASONS};
 use crate::domain::{AssessOptions, BlockScratch, CustomerProfile, ValueTier};
 use crate::model_store::LoadedModel;
 
@@ -51,6 +51,8 @@ pub struct Reject {
 struct Chunk {
     scored: ScoredColumns,
     table: arrow_array::RecordBatch,
+    /// The table as CSV text, when the output is CSV (rendered by the scoring thread).
+    text: Option<Vec<u8>>,
     rejects: Vec<Reject>,
 }
 
@@ -70,6 +72,7 @@ pub fn score_file(
     let mut source = RowSource::open(input)?;
     let out = Output::new(&model.scoring, source.id_type())?;
     let mut sink = RowSink::create(output, &out)?;
+    let render_text = sink.takes_text();
     let mut rej = std::io::BufWriter::new(
         std::fs::File::create(rejects)
             .with_context(|| format!("creating {}", rejects.display()))?,
@@ -102,7 +105,10 @@ pub fn score_file(
                 while let Some(chunk) = waiting.remove(&next) {
                     let before = summary.scored;
                     summary.record(&chunk, out, &mut rej)?;
-                    sink.write(&chunk.table)?;
+                    match &chunk.text {
+                        Some(text) => sink.write_rendered(text)?,
+                        None => sink.write(&chunk.table)?,
+                    }
                     next += 1;
                     if summary.scored / 1_000_000 != before / 1_000_000 {
                         tracing::info!(
@@ -128,7 +134,10 @@ pub fn score_file(
                             return Ok(());
                         };
                         let columns = ProfileColumns::new(&rows);
-                        let chunk = score_chunk(model, out, &rows, &columns, 0..rows.len())?;
+                        let mut chunk = score_chunk(model, out, &rows, &columns, 0..rows.len())?;
+                        if render_text {
+                            chunk.text = Some(render_csv(&chunk.table)?);
+                        }
                         if chunks_tx.send((seq, chunk)).is_err() {
                             return Ok(()); // the writer failed; its error is reported
                         }
@@ -260,6 +269,7 @@ fn score_chunk(
     Ok(Chunk {
         scored,
         table,
+        text: None,
         rejects,
     })
 }

@@ -358,6 +358,23 @@ impl RowSink {
         Ok(())
     }
 
+    /// Whether the sink takes CSV text rendered ahead by [`render_csv`] (see
+    /// [`RowSink::write_rendered`]) rather than batches.
+    pub fn takes_text(&self) -> bool {
+        matches!(self, Self::Csv(_))
+    }
+
+    /// Appends CSV rows rendered by [`render_csv`] (a CSV sink; others ignore them).
+    ///
+    /// # Errors
+    /// The write fails.
+    pub fn write_rendered(&mut self, text: &[u8]) -> anyhow::Result<()> {
+        if let Self::Csv(w) = self {
+            w.write_all(text)?;
+        }
+        Ok(())
+    }
+
     /// Flushes and closes the file.
     ///
     /// # Errors
@@ -369,6 +386,17 @@ impl RowSink {
         }
         Ok(())
     }
+}
+
+/// `batch` as CSV rows, to be written by [`RowSink::write_rendered`]: rendering is most of
+/// writing CSV, so scoring threads do it in parallel and the writer only copies bytes.
+///
+/// # Errors
+/// Never in practice (writing to memory).
+pub fn render_csv(batch: &RecordBatch) -> std::io::Result<Vec<u8>> {
+    let mut text = Vec::with_capacity(batch.num_rows() * 160);
+    write_csv(&mut text, batch)?;
+    Ok(text)
 }
 
 /// Writes `batch` as CSV rows: text quoted when needed, coded columns by name, nulls empty.
@@ -430,7 +458,9 @@ fn write_csv(w: &mut impl Write, batch: &RecordBatch) -> std::io::Result<()> {
             match cell {
                 Cell::Text(get) => line.push_str(&csv_field(get(i))),
                 Cell::Float(a) if a.is_null(i) => {}
-                Cell::Float(a) => line.push_str(&a.value(i).to_string()),
+                Cell::Float(a) => {
+                    let _ = write!(line, "{}", a.value(i));
+                }
                 Cell::Flag(a) => line.push_str(if a.value(i) { "true" } else { "false" }),
             }
         }
