@@ -21,6 +21,7 @@ pub mod domain;
 pub mod loadgen;
 pub mod metrics;
 pub mod model_store;
+pub mod progress;
 pub mod service;
 pub mod settings;
 pub mod telemetry;

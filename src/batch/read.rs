@@ -66,6 +66,8 @@ pub struct RowSource {
     layout: Arc<Layout>,
     kind: SourceKind,
     rows_read: u64,
+    /// Rows in the file (Parquet) or its size in bytes (CSV), for progress.
+    size: u64,
 }
 
 enum SourceKind {
@@ -89,6 +91,8 @@ pub struct Rows {
     lines: Vec<u64>,
     first_row: u64,
     bad_cells: Vec<BadCell>,
+    /// Share of the file read once this batch was (an estimate for CSV).
+    read_fraction: f64,
 }
 
 fn numeric(t: &DataType) -> bool {
@@ -107,6 +111,7 @@ impl RowSource {
     /// not of a numeric or boolean type.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = file.metadata().map_or(0, |m| m.len());
         if is_parquet(path) {
             let builder = ParquetRecordBatchReaderBuilder::try_new(file)
                 .with_context(|| format!("reading Parquet {}", path.display()))?;
@@ -130,11 +135,13 @@ impl RowSource {
                     );
                 }
             }
+            let size = builder.metadata().file_metadata().num_rows().max(0) as u64;
             let reader = builder.with_batch_size(BATCH_ROWS).build()?;
             return Ok(Self {
                 layout: Arc::new(layout),
                 kind: SourceKind::Parquet(reader),
                 rows_read: 0,
+                size,
             });
         }
         let mut reader = csv::ReaderBuilder::new()
@@ -146,6 +153,7 @@ impl RowSource {
             layout: Arc::new(layout),
             kind: SourceKind::Csv(reader, headers),
             rows_read: 0,
+            size: bytes,
         })
     }
 
@@ -179,12 +187,17 @@ impl RowSource {
             },
         };
         self.rows_read += batch.num_rows() as u64;
+        let read = match &self.kind {
+            SourceKind::Csv(reader, _) => reader.position().byte(),
+            SourceKind::Parquet(_) => self.rows_read,
+        };
         Ok(Some(Rows {
             layout: self.layout.clone(),
             batch,
             lines,
             first_row,
             bad_cells,
+            read_fraction: read as f64 / self.size.max(1) as f64,
         }))
     }
 }
@@ -536,6 +549,11 @@ impl Rows {
             .get(i)
             .copied()
             .unwrap_or(self.first_row + i as u64)
+    }
+
+    /// Share of the input file read once this batch was (by rows for Parquet, by bytes for CSV).
+    pub fn read_fraction(&self) -> f64 {
+        self.read_fraction
     }
 
     /// The `customer_id` column, to pass through to the output unchanged.

@@ -16,6 +16,7 @@ use super::read::{ProfileColumns, RowProblem, RowSource, Rows, BLOCK_ROWS};
 use super::write::{render_csv, Output, RowSink, ScoredColumns, REASONS};
 use crate::domain::{AssessOptions, BlockScratch, CustomerProfile, ValueTier};
 use crate::model_store::LoadedModel;
+use crate::progress::Progress;
 
 /// What a scoring run produced.
 #[derive(Debug, Clone, Default)]
@@ -53,6 +54,8 @@ struct Chunk {
     table: arrow_array::RecordBatch,
     /// The table as CSV text, when the output is CSV (rendered by the scoring thread).
     text: Option<Vec<u8>>,
+    /// Share of the input read once the chunk's batch was.
+    read_fraction: f64,
     rejects: Vec<Reject>,
 }
 
@@ -98,27 +101,23 @@ pub fn score_file(
         });
         let writer = s.spawn(move || -> anyhow::Result<ScoreSummary> {
             let mut summary = ScoreSummary::default();
+            let mut progress = Progress::new("scoring", "rows");
             let mut waiting = std::collections::BTreeMap::new();
             let mut next = 0u64;
             for (seq, chunk) in chunks_rx {
                 waiting.insert(seq, chunk);
                 while let Some(chunk) = waiting.remove(&next) {
-                    let before = summary.scored;
                     summary.record(&chunk, out, &mut rej)?;
                     match &chunk.text {
                         Some(text) => sink.write_rendered(text)?,
                         None => sink.write(&chunk.table)?,
                     }
                     next += 1;
-                    if summary.scored / 1_000_000 != before / 1_000_000 {
-                        tracing::info!(
-                            scored = summary.scored,
-                            rejected = summary.rejected,
-                            "scoring"
-                        );
-                    }
+                    let done = summary.scored + summary.rejected;
+                    progress.update(done, Some(chunk.read_fraction));
                 }
             }
+            progress.finish(summary.scored + summary.rejected);
             sink.finish()?;
             rej.flush()?;
             Ok(summary)
@@ -270,6 +269,7 @@ fn score_chunk(
         scored,
         table,
         text: None,
+        read_fraction: rows.read_fraction(),
         rejects,
     })
 }
