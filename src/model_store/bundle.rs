@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::checksum::{parse_manifest, render_manifest, sha256_hex};
+use super::consistency::{check_evaluation, golden_values};
 use super::format::{
     files, Evaluation, GoldenFile, ModelFile, ModelMetadata, PolicyFile, FORMAT_VERSION,
 };
@@ -50,7 +51,8 @@ pub struct BundleError {
 /// Reads and checks the bundle in `dir` (`.../<name>/<version>/`).
 ///
 /// Checks, in order: the manifest covers every required file and every listed file's checksum
-/// matches; each file parses; every number is finite and in range; every feature is known; every
+/// matches; each file parses; every number is finite and in range; every feature is known;
+/// `evaluation.json` and every golden example name exactly the features of `model.json`; every
 /// golden example reproduces its recorded probability.
 ///
 /// # Errors
@@ -131,6 +133,7 @@ pub fn load_bundle(dir: &Path) -> Result<LoadedModel, BundleError> {
         .map_err(|e| fail(files::METADATA, e.to_string()))?;
     let evaluation: Evaluation = serde_json::from_str(&contents[files::EVALUATION])
         .map_err(|e| fail(files::EVALUATION, e.to_string()))?;
+    check_evaluation(churn.features(), &evaluation).map_err(|e| fail(files::EVALUATION, e))?;
     let golden: GoldenFile = serde_json::from_str(&contents[files::GOLDEN])
         .map_err(|e| fail(files::GOLDEN, e.to_string()))?;
     check_golden(&churn, &golden).map_err(|e| fail(files::GOLDEN, e))?;
@@ -165,24 +168,8 @@ fn check_golden(churn: &ChurnModel, golden: &GoldenFile) -> Result<(), String> {
         ));
     }
     for (i, example) in golden.examples.iter().enumerate() {
-        let raw = churn
-            .features()
-            .iter()
-            .map(|f| {
-                example
-                    .features
-                    .get(&f.name)
-                    .copied()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(|| {
-                        format!(
-                            "example {}: no finite value for feature `{}`",
-                            i + 1,
-                            f.name
-                        )
-                    })
-            })
-            .collect::<Result<Vec<f64>, String>>()?;
+        // One value per model feature, checked here: probability_from_raw panics otherwise.
+        let raw = golden_values(churn.features(), i + 1, example)?;
         let p = churn.probability_from_raw(&raw);
         let deviation = (p - example.churn_probability).abs();
         if deviation.is_nan() || deviation > golden.tolerance {

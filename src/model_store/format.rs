@@ -144,6 +144,7 @@ pub struct GoldenFile {
 #[serde(deny_unknown_fields)]
 pub struct GoldenExample {
     /// Raw values of every model feature.
+    #[serde(deserialize_with = "unique_keys")]
     pub features: std::collections::BTreeMap<String, f64>,
     /// The churn probability recorded at training time.
     pub churn_probability: f64,
@@ -166,6 +167,7 @@ pub struct Evaluation {
     /// Per feature, sorted by |standardized coefficient| descending.
     pub coefficients: Vec<CoefficientRow>,
     /// Decile edges (10%, 20%, …, 90%) of each feature's raw value on the training rows.
+    #[serde(deserialize_with = "unique_keys")]
     pub feature_deciles: std::collections::BTreeMap<String, Vec<f64>>,
     /// Decile edges of the predicted churn probability on the training rows.
     pub score_deciles: Vec<f64>,
@@ -209,4 +211,62 @@ pub struct CoefficientRow {
     pub raw: f64,
     /// Odds ratio per standard deviation (`exp(standardized)`).
     pub odds_ratio_per_sd: f64,
+}
+
+/// A JSON object keyed by feature name, refusing a name given twice (a plain map would keep the
+/// last value silently, hiding a value too many).
+fn unique_keys<'de, D, V>(
+    deserializer: D,
+) -> Result<std::collections::BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: serde::Deserialize<'de>,
+{
+    struct UniqueKeys<V>(std::marker::PhantomData<V>);
+    impl<'de, V: serde::Deserialize<'de>> serde::de::Visitor<'de> for UniqueKeys<V> {
+        type Value = std::collections::BTreeMap<String, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object keyed by feature name")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = std::collections::BTreeMap::new();
+            while let Some((name, value)) = map.next_entry::<String, V>()? {
+                if out.contains_key(&name) {
+                    return Err(serde::de::Error::custom(format!(
+                        "feature `{name}` is given twice"
+                    )));
+                }
+                out.insert(name, value);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(UniqueKeys(std::marker::PhantomData))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_golden_example_naming_a_feature_twice_is_refused() {
+        let text = r#"{"features": {"age_years": 40, "age_years": 41}, "churn_probability": 0.5}"#;
+        let err = serde_json::from_str::<GoldenExample>(text).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("feature `age_years` is given twice"),
+            "{err}"
+        );
+        let ok = r#"{"features": {"age_years": 40, "tenure_months": 3}, "churn_probability": 0.5}"#;
+        assert_eq!(
+            serde_json::from_str::<GoldenExample>(ok)
+                .unwrap()
+                .features
+                .len(),
+            2
+        );
+    }
 }

@@ -1,9 +1,11 @@
 //! Model bundles on disk and the models being served: the bundle format, checksums, loading
-//! with validation, the registry of versions (champion, challenger), the deployment file,
-//! shadow-comparison counters, and hot reload (atomic swap, directory watching).
+//! with validation (each file, then across files), the registry of versions (champion,
+//! challenger), the deployment file, shadow-comparison counters, and hot reload (atomic swap,
+//! directory watching).
 
 mod bundle;
 pub mod checksum;
+mod consistency;
 mod deployment;
 pub mod format;
 mod registry;

@@ -17,6 +17,16 @@ fn set_json(dir: &Path, pointer: &str, raw: &str) {
     reseal(dir);
 }
 
+/// Applies `change` to the parsed JSON of `file`, writes it back and reseals.
+fn edit_json(dir: &Path, file: &str, change: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join(file);
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    change(&mut value);
+    std::fs::write(&path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    reseal(dir);
+}
+
 fn edit(dir: &Path, file: &str, from: &str, to: &str) {
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -174,18 +184,63 @@ fn each_broken_bundle_is_refused_with_its_own_reason() {
         (
             "golden example missing a feature",
             |d| {
-                let path = d.join("golden.json");
-                let mut golden: serde_json::Value =
-                    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-                golden["examples"][0]["features"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("tenure_months");
-                std::fs::write(&path, golden.to_string()).unwrap();
+                edit_json(d, "golden.json", |g| {
+                    g["examples"][0]["features"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("tenure_months");
+                })
+            },
+            "golden.json",
+            "example 1 has values for 21 features, model.json has 22: `tenure_months` is missing",
+        ),
+        (
+            "golden example with a value too many",
+            |d| {
+                edit_json(d, "golden.json", |g| {
+                    g["examples"][2]["features"]["extra.shoe_size"] = serde_json::json!(42.0);
+                })
+            },
+            "golden.json",
+            "example 3 has values for 23 features, model.json has 22: `extra.shoe_size` is not a \
+             model.json feature",
+        ),
+        (
+            "golden example naming a feature twice",
+            |d| {
+                edit(
+                    d,
+                    "golden.json",
+                    "\"age_years\": ",
+                    "\"age_years\": 41.0,\n        \"age_years\": ",
+                );
                 reseal(d);
             },
             "golden.json",
-            "example 1: no finite value for feature `tenure_months`",
+            "feature `age_years` is given twice",
+        ),
+        (
+            "wrong feature count in the evaluation",
+            |d| {
+                edit_json(d, "evaluation.json", |e| {
+                    e["coefficients"].as_array_mut().unwrap().pop();
+                })
+            },
+            "evaluation.json",
+            "the coefficient table lists 21 features, model.json has 22",
+        ),
+        (
+            "evaluation of another feature",
+            |d| {
+                edit_json(d, "evaluation.json", |e| {
+                    let deciles = e["feature_deciles"].as_object_mut().unwrap();
+                    let edges = deciles.remove("age_years").unwrap();
+                    deciles.insert("extra.shoe_size".into(), edges);
+                })
+            },
+            "evaluation.json",
+            "feature_deciles lists 22 features, as model.json, but `extra.shoe_size` is not a \
+             model.json feature and `age_years` is missing",
         ),
         (
             "model card edited without resealing",
@@ -226,6 +281,7 @@ fn each_broken_bundle_is_refused_with_its_own_reason() {
     ];
     for (case, breakage, file, reason) in cases {
         let tmp = tempfile::tempdir().unwrap();
+        copy_shipped(tmp.path(), "v1");
         let dir = copy_shipped(tmp.path(), "v2");
         breakage(&dir);
         let err = load_bundle(&dir).expect_err(case);
@@ -239,6 +295,18 @@ fn each_broken_bundle_is_refused_with_its_own_reason() {
             err.to_string().contains(&dir.display().to_string()),
             "{case}: error names the bundle"
         );
+        // Beside the valid v1, the newer broken v2 is never activated: v1 stays live.
+        let registry = ModelRegistry::load_dir(tmp.path(), None)
+            .expect(case)
+            .registry;
+        assert_eq!(registry.champion().id.version, "v1", "{case}");
+        assert!(registry.resolve("v2").is_err(), "{case}: v2 was loaded");
+        let refused = registry
+            .rejected()
+            .iter()
+            .any(|r| r.version == "v2" && r.reason.contains(reason))
+            || registry.incomplete() == ["v2"];
+        assert!(refused, "{case}: {:?}", registry.rejected());
     }
 }
 
