@@ -12,8 +12,9 @@ mod registry;
 mod shadow;
 mod store;
 mod watch;
+mod write;
 
-pub use bundle::{load_bundle, write_bundle, BundleContents, BundleError, LoadedModel, ModelId};
+pub use bundle::{load_bundle, BundleError, LoadedModel, ModelId};
 pub use deployment::{Deployment, DEPLOYMENT_FILE};
 pub use registry::{
     compare_versions, LoadReport, ModelRegistry, RegistryError, Rejected, UnknownVersion,
@@ -21,3 +22,4 @@ pub use registry::{
 pub use shadow::{ShadowStats, ShadowSummary};
 pub use store::{ModelStore, ReloadOutcome, ReloadTrigger};
 pub use watch::{fingerprint, watch, Fingerprint};
+pub use write::{write_bundle, BundleContents};
