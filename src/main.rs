@@ -38,6 +38,12 @@ enum Command {
         /// The bundle directory, models/<name>/<version>.
         bundle: PathBuf,
     },
+    /// Rewrite a bundle's checksums.sha256 over its files as they are now, after a deliberate
+    /// edit (e.g. of actions.toml in a new version directory); then run validate.
+    Reseal {
+        /// The bundle directory, models/<name>/<version>.
+        bundle: PathBuf,
+    },
     /// Score a CSV of customers offline on all cores (same core and checks as the server).
     Score(ScoreArgs),
     /// Plan a retention campaign within a budget from the output of `score`.
@@ -520,6 +526,22 @@ fn main() -> anyhow::Result<()> {
                 m.scoring.actions.actions.len(),
                 m.golden.examples.len(),
                 m.golden.tolerance
+            );
+            Ok(())
+        }
+        Command::Reseal { bundle } => {
+            let r = bankscore::model_store::reseal_bundle(&bundle)?;
+            println!(
+                "resealed {}: checksums.sha256 now lists {}",
+                bundle.display(),
+                r.sealed.join(", ")
+            );
+            for other in &r.left_out {
+                println!("not listed (not a bundle file): {other}");
+            }
+            println!(
+                "the checksums say nothing about the content: check it with `bankscore validate {}`",
+                bundle.display()
             );
             Ok(())
         }

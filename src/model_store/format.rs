@@ -37,6 +37,10 @@ pub mod files {
     pub const CHECKSUMS: &str = "checksums.sha256";
     /// Every file the manifest must cover (it may list more, such as the model card).
     pub const REQUIRED: [&str; 6] = [MODEL, POLICY, ACTIONS, METADATA, EVALUATION, GOLDEN];
+    /// Every file a bundle's manifest lists, in the order training writes them.
+    pub const SEALED: [&str; 7] = [
+        MODEL, POLICY, ACTIONS, METADATA, EVALUATION, GOLDEN, MODEL_CARD,
+    ];
 }
 
 /// `model.json`.

@@ -22,4 +22,4 @@ pub use registry::{
 pub use shadow::{ShadowStats, ShadowSummary};
 pub use store::{ModelStore, ReloadOutcome, ReloadTrigger};
 pub use watch::{fingerprint, watch, Fingerprint};
-pub use write::{write_bundle, BundleContents};
+pub use write::{reseal_bundle, write_bundle, BundleContents, Resealed};

@@ -134,6 +134,48 @@ fn validate_exits_non_zero_with_the_reason_for_a_bad_bundle_and_zero_for_a_good_
 }
 
 #[test]
+fn reseal_makes_an_edited_catalog_pass_its_checksums_and_validate_then_checks_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v2 = copy_shipped(tmp.path(), "v2");
+    let run = |cmd: &str| Command::new(BIN).arg(cmd).arg(&v2).output().unwrap();
+    let actions = v2.join("actions.toml");
+    let catalog = std::fs::read_to_string(&actions).unwrap();
+    std::fs::write(&actions, catalog.replacen("cost = 80.0", "cost = 95.0", 1)).unwrap();
+    let refused = run("validate");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("actions.toml: checksum mismatch"));
+
+    let resealed = run("reseal");
+    let stdout = String::from_utf8_lossy(&resealed.stdout);
+    assert!(resealed.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("checksums.sha256 now lists model.json, policy.toml, actions.toml"),
+        "{stdout}"
+    );
+    let ok = run("validate");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    // Resealing does not make a bad edit acceptable: validate still names the problem.
+    std::fs::write(
+        &actions,
+        catalog.replacen("uplift = 0.45", "uplift = 4.5", 1),
+    )
+    .unwrap();
+    assert!(run("reseal").status.success());
+    let bad = run("validate");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("uplift is 4.5"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+#[test]
 fn deploy_declares_champion_and_challenger_after_checking_them() {
     let tmp = tempfile::tempdir().unwrap();
     copy_shipped(tmp.path(), "v1");

@@ -113,25 +113,10 @@ pub fn copy_shipped(models: &Path, version: &str) -> PathBuf {
     dst
 }
 
-/// Rewrites a bundle's manifest over its files as they are now, so a deliberate edit passes the
-/// checksums and reaches the check it is meant to trip.
+/// Rewrites a bundle's manifest over its files as they are now (as `bankscore reseal` does), so
+/// a deliberate edit passes the checksums and reaches the check it is meant to trip.
 pub fn reseal(dir: &Path) {
-    let manifest = std::fs::read_to_string(dir.join("checksums.sha256")).unwrap();
-    let names: Vec<&str> = manifest
-        .lines()
-        .filter_map(|l| l.split_once("  ").map(|(_, n)| n))
-        .collect();
-    let contents: Vec<Vec<u8>> = names
-        .iter()
-        .map(|n| std::fs::read(dir.join(n)).unwrap_or_default())
-        .collect();
-    let manifest = bankscore::model_store::checksum::render_manifest(
-        names
-            .iter()
-            .copied()
-            .zip(contents.iter().map(Vec::as_slice)),
-    );
-    std::fs::write(dir.join("checksums.sha256"), manifest).unwrap();
+    bankscore::model_store::reseal_bundle(dir).expect("reseal");
 }
 
 static CPU_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
