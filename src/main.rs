@@ -866,10 +866,23 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
             b.observed
         );
     }
-    println!("coefficients (per SD, by size of effect):");
+    println!("coefficients, log-odds of churn (by size of effect):");
+    println!(
+        "  {:<28} {:<9} {:>12} {:>12}",
+        "feature", "transform", "standardized", "raw"
+    );
     for c in &e.coefficients {
-        println!("  {:<28} {:+.4}", c.feature, c.standardized);
+        println!(
+            "  {:<28} {:<9} {:>+12.4} {:>+12.6}",
+            c.feature,
+            format!("{:?}", c.transform),
+            c.standardized,
+            c.raw
+        );
     }
+    println!(
+        "  (standardized: per standard deviation of the transformed value; raw: per unit of it)"
+    );
     let tiers = bundle.policy.tiers;
     println!(
         "tier cut-offs: A >= {:.2}, B >= {:.2}, key account >= {:.2}, sleeping after {} days",
