@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::progress::Progress;
+
 /// A labelled training table, held by column.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -92,6 +94,8 @@ impl Dataset {
         let mut labels = Vec::new();
         let mut record = csv::StringRecord::new();
         let mut row = 0u64;
+        let file_bytes = std::fs::metadata(path).map_or(0, |m| m.len()).max(1);
+        let mut progress = Progress::new("loading", "rows");
         while reader.read_record(&mut record).map_err(io)? {
             row += 1;
             let line = record.position().map_or(row + 1, |p| p.line());
@@ -138,10 +142,12 @@ impl Dataset {
                     }
                 }
             }
-            if row % 1_000_000 == 0 {
-                tracing::info!(rows = row, file = %path.display(), "reading");
+            if row % 10_000 == 0 {
+                let read = record.position().map_or(0, csv::Position::byte);
+                progress.update(row, Some(read as f64 / file_bytes as f64));
             }
         }
+        progress.finish(row);
         if labels.is_empty() {
             return Err(DatasetError::Empty);
         }

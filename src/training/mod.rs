@@ -3,6 +3,7 @@
 mod card;
 pub mod dataset;
 pub mod evaluate;
+mod heartbeat;
 pub mod synthetic;
 mod train;
 

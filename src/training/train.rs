@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use super::card::model_card;
 use super::dataset::{csv_headers, Dataset, NonNumeric};
 use super::evaluate;
+use super::heartbeat::{heartbeat, EVERY};
 use crate::domain::churn::{ChurnModel, FeatureWeight};
 use crate::domain::profile::{BuiltinFeature, FeatureSource, Transform, EXTRA_PREFIX};
 use crate::domain::{value, TierPolicy, ValueParams};
@@ -583,14 +584,22 @@ fn fit(
     // Integer labels, 1 = churned. linfa-logistic's "positive" class is the *more frequent*
     // one, not the larger label, so the sign is read from the fitted labels, not assumed.
     let y: ndarray::Array1<usize> = rows.iter().map(|&r| usize::from(data.labels[r])).collect();
-    let fitted = LogisticRegression::default()
-        .alpha(settings.l2)
-        .max_iterations(1_000)
-        // linfa's objective is a sum over rows: a tolerance per row keeps the stopping point
-        // (mean-loss gradient norm below GRADIENT_TOLERANCE_PER_ROW) independent of the data size.
-        .gradient_tolerance(GRADIENT_TOLERANCE_PER_ROW * rows.len() as f64)
-        .fit(&linfa::Dataset::new(x, y))
-        .context("fitting the logistic regression")?;
+    let dataset = linfa::Dataset::new(x, y);
+    // linfa's fit has no progress hook: a heartbeat says how long it has been running.
+    let (n_rows, n_features) = (rows.len(), features.len());
+    let report = |elapsed: std::time::Duration| {
+        tracing::info!(rows = n_rows, features = n_features, elapsed = ?elapsed, "fitting");
+    };
+    let fitted = heartbeat(EVERY, report, || {
+        LogisticRegression::default()
+            .alpha(settings.l2)
+            .max_iterations(1_000)
+            // linfa's objective is a sum over rows: a tolerance per row keeps the stopping point
+            // (mean-loss gradient norm below GRADIENT_TOLERANCE_PER_ROW) independent of the data size.
+            .gradient_tolerance(GRADIENT_TOLERANCE_PER_ROW * rows.len() as f64)
+            .fit(&dataset)
+    })
+    .context("fitting the logistic regression")?;
     let sign = if fitted.labels().pos.class == 1 {
         1.0
     } else {
