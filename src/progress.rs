@@ -51,6 +51,7 @@ impl Progress {
         if self.drawn {
             self.show(done, Some(1.0));
             eprintln!();
+            self.drawn = false;
         }
     }
 
@@ -90,6 +91,15 @@ impl Progress {
                 )
             }
             None => format!("{} {done} {}, {speed}", self.what, self.unit),
+        }
+    }
+}
+
+impl Drop for Progress {
+    /// A run that stops early (an error) ends the bar's line, so what follows starts on its own.
+    fn drop(&mut self) {
+        if self.drawn {
+            eprintln!();
         }
     }
 }
