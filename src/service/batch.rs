@@ -15,7 +15,7 @@ use super::pb::{self, batch_scoring_service_server::BatchScoringService};
 use crate::audit::AuditLog;
 use crate::batch::plan::{self, Assignment, Candidates, Limits};
 use crate::batch::{BulkError, BulkExecutor};
-use crate::domain::{AssessOptions, Assessment, CustomerProfile};
+use crate::domain::{AssessOptions, Assessment, BlockScratch, CustomerProfile, ScoringModel};
 use crate::metrics::Metrics;
 use crate::model_store::{LoadedModel, ModelStore};
 
@@ -198,63 +198,108 @@ pub fn score_records_with(
         max_reasons,
         include_ineligible: false,
     };
-    records
-        .into_iter()
-        .enumerate()
-        .map(|(i, record)| {
-            let outcome = convert::profile(record.profile)
-                .and_then(|p: CustomerProfile| {
-                    let a = scoring.assess(&p, opts).map_err(|e| {
-                        Status::invalid_argument(format!(
+    // Every record's profile first (a blank in place of a refused one), then the chunk's
+    // assessments a block at a time, in record order.
+    let mut ids = Vec::with_capacity(records.len());
+    let mut outcomes: Vec<Option<Result<pb::StreamAssessment, Status>>> =
+        Vec::with_capacity(records.len());
+    let mut profiles = Vec::with_capacity(records.len());
+    for record in records {
+        ids.push(record.record_id);
+        match convert::profile(record.profile) {
+            Ok(p) => {
+                profiles.push(p);
+                outcomes.push(None);
+            }
+            Err(status) => {
+                profiles.push(CustomerProfile::blank());
+                outcomes.push(Some(Err(status)));
+            }
+        }
+    }
+    let mut scratch = BlockScratch::default();
+    for (b, block) in profiles.chunks(ASSESS_BLOCK).enumerate() {
+        let first = b * ASSESS_BLOCK;
+        let mut assessed = Vec::with_capacity(block.len());
+        scoring.assess_block(
+            block,
+            |r| outcomes[first + r].is_some(),
+            opts,
+            &mut scratch,
+            |r, a| {
+                let i = first + r;
+                assessed.push((
+                    i,
+                    match a {
+                        Ok(a) => {
+                            on_decision(i, &block[r], a);
+                            Ok(stream_assessment(scoring, a, max_reasons))
+                        }
+                        Err(e) => Err(Status::invalid_argument(format!(
                             "profile.{}: is required by the model {} version {}",
                             format_args!("extra_features[\"{}\"]", e.key),
                             model.id.name,
                             model.id.version
-                        ))
-                    })?;
-                    on_decision(i, &p, &a);
-                    Ok(a)
-                })
-                .map(|a| {
-                    let option =
-                        |o: &crate::domain::arbitration::ActionOption| pb::CandidateAction {
-                            action_id: scoring.actions.actions[o.action].id.clone(),
-                            expected_value: o.expected_value,
-                            cost: scoring.actions.actions[o.action].cost,
-                        };
-                    let best = a.decision.best();
-                    pb::StreamAssessment {
-                        churn_probability: a.churn.probability,
-                        value: Some(a.value.into()),
-                        tier: pb::ValueTier::from(a.tier.tier).into(),
-                        key_account: a.tier.key_account,
-                        best_action_id: best
-                            .map(|o| scoring.actions.actions[o.action].id.clone())
-                            .unwrap_or_default(),
-                        best_expected_value: best.map_or(0.0, |o| o.expected_value),
-                        candidates: a
-                            .decision
-                            .ranked
-                            .iter()
-                            .filter(|o| o.expected_value > 0.0)
-                            .map(option)
-                            .collect(),
-                        top_reasons: if max_reasons == 0 {
-                            Vec::new()
-                        } else {
-                            convert::churn(scoring, &a.churn).top_reasons
-                        },
-                    }
-                });
-            pb::StreamResult {
-                record_id: record.record_id,
-                outcome: Some(match outcome {
+                        ))),
+                    },
+                ));
+            },
+        );
+        for (i, outcome) in assessed {
+            outcomes[i] = Some(outcome);
+        }
+    }
+    ids.into_iter()
+        .zip(outcomes)
+        .map(|(record_id, outcome)| pb::StreamResult {
+            record_id,
+            outcome: Some(
+                match outcome.expect("every record is refused or assessed") {
                     Ok(a) => pb::stream_result::Outcome::Assessment(a),
                     Err(status) => pb::stream_result::Outcome::Error(record_error(&status)),
-                }),
-            }
+                },
+            ),
         })
         .collect()
+}
+
+/// Profiles assessed together ([`ScoringModel::assess_block`]).
+const ASSESS_BLOCK: usize = 256;
+
+/// One record's answer in a stream.
+fn stream_assessment(
+    scoring: &ScoringModel,
+    a: &Assessment,
+    max_reasons: usize,
+) -> pb::StreamAssessment {
+    let option = |o: &crate::domain::arbitration::ActionOption| pb::CandidateAction {
+        action_id: scoring.actions.actions[o.action].id.clone(),
+        expected_value: o.expected_value,
+        cost: scoring.actions.actions[o.action].cost,
+    };
+    let best = a.decision.best();
+    pb::StreamAssessment {
+        churn_probability: a.churn.probability,
+        value: Some(a.value.into()),
+        tier: pb::ValueTier::from(a.tier.tier).into(),
+        key_account: a.tier.key_account,
+        best_action_id: best
+            .map(|o| scoring.actions.actions[o.action].id.clone())
+            .unwrap_or_default(),
+        best_expected_value: best.map_or(0.0, |o| o.expected_value),
+        candidates: a
+            .decision
+            .ranked
+            .iter()
+            .filter(|o| o.expected_value > 0.0)
+            .map(option)
+            .collect(),
+        top_reasons: if max_reasons == 0 {
+            Vec::new()
+        } else {
+            convert::churn(scoring, &a.churn).top_reasons
+        },
+    }
 }
 
 /// Results, then (if the stream failed) its final error, which never waits behind a full queue.
