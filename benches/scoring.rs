@@ -1,12 +1,12 @@
-//! Core scoring speed on the shipped model, one thread: full assessments (what `Score` computes)
-//! and the churn probability alone.
+//! Core scoring speed on the shipped model, one thread: full assessments (what `Score` computes),
+//! one at a time and a block at a time, and the churn probability alone.
 //!
 //! `cargo bench --bench scoring`
 
 use std::hint::black_box;
 use std::path::Path;
 
-use bankscore::domain::{AssessOptions, CustomerProfile};
+use bankscore::domain::{AssessOptions, BlockScratch, CustomerProfile};
 use bankscore::model_store::load_bundle;
 use bankscore::training::synthetic::Generator;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -34,6 +34,25 @@ fn scoring(c: &mut Criterion) {
                         scoring
                             .assess(black_box(p), AssessOptions::default())
                             .unwrap(),
+                    );
+                }
+            })
+        },
+    );
+    group.bench_function(
+        "assess_block (the same, 256 customers at a time: files, ScoreStream)",
+        |b| {
+            let mut scratch = BlockScratch::default();
+            b.iter(|| {
+                for block in profiles.chunks(256) {
+                    scoring.assess_block(
+                        black_box(block),
+                        |_| false,
+                        AssessOptions::default(),
+                        &mut scratch,
+                        |_, a| {
+                            black_box(a.unwrap());
+                        },
                     );
                 }
             })
