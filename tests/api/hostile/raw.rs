@@ -173,22 +173,28 @@ pub fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
 /// A HEADERS frame (END_HEADERS, not END_STREAM) opening a gRPC call to `path`, its header
 /// block HPACK-encoded as literals without indexing or Huffman coding.
 pub fn grpc_headers(stream: u32, path: &str) -> Vec<u8> {
-    let mut block = Vec::new();
-    for (name, value) in [
+    let block = header_block(&[
         (":method", "POST"),
         (":scheme", "http"),
         (":path", path),
         (":authority", "bankscore"),
         ("content-type", "application/grpc"),
         ("te", "trailers"),
-    ] {
+    ]);
+    h2_frame(h2frame::HEADERS, 0x4, stream, &block)
+}
+
+/// An HPACK header block of `fields`, each a literal without indexing (short names and values).
+pub fn header_block(fields: &[(&str, &str)]) -> Vec<u8> {
+    let mut block = Vec::new();
+    for (name, value) in fields {
         block.push(0x00);
         block.push(name.len() as u8);
         block.extend_from_slice(name.as_bytes());
         block.push(value.len() as u8);
         block.extend_from_slice(value.as_bytes());
     }
-    h2_frame(h2frame::HEADERS, 0x4, stream, &block)
+    block
 }
 
 /// A frame read from the server: type, flags, stream id, payload.
