@@ -48,7 +48,7 @@ pub struct Reject {
     pub reason: String,
 }
 
-/// One thread's share of a batch: its scored customers and its rejects.
+/// A scored batch: its customers' output columns and its rejects.
 struct Chunk {
     scored: ScoredColumns,
     table: arrow_array::RecordBatch,
@@ -133,7 +133,7 @@ pub fn score_file(
                             return Ok(());
                         };
                         let columns = ProfileColumns::new(&rows);
-                        let mut chunk = score_chunk(model, out, &rows, &columns, 0..rows.len())?;
+                        let mut chunk = score_chunk(model, out, &rows, &columns)?;
                         if render_text {
                             chunk.text = Some(render_csv(&chunk.table)?);
                         }
@@ -214,24 +214,24 @@ impl ScoreSummary {
     }
 }
 
+/// Validates and scores one batch, a block of profiles at a time.
 fn score_chunk(
     model: &LoadedModel,
     out: &Output,
     rows: &Rows,
     columns: &ProfileColumns<'_>,
-    range: std::ops::Range<usize>,
 ) -> anyhow::Result<Chunk> {
     let opts = AssessOptions {
         max_reasons: REASONS,
         include_ineligible: false,
     };
-    let mut scored = ScoredColumns::with_capacity(range.len(), out);
+    let mut scored = ScoredColumns::with_capacity(rows.len(), out);
     let mut rejects = Vec::new();
     let mut profiles = vec![CustomerProfile::blank(); BLOCK_ROWS];
     let mut problems = vec![None; BLOCK_ROWS];
     let mut scratch = BlockScratch::default();
-    for start in range.clone().step_by(BLOCK_ROWS) {
-        let n = BLOCK_ROWS.min(range.end - start);
+    for start in (0..rows.len()).step_by(BLOCK_ROWS) {
+        let n = BLOCK_ROWS.min(rows.len() - start);
         columns.fill_block(start, &mut profiles[..n], &mut problems[..n]);
         let reject = |k: usize, (field, reason): RowProblem| Reject {
             position: rows.position(start + k),
