@@ -6,5 +6,6 @@ pub mod evaluate;
 mod heartbeat;
 pub mod synthetic;
 mod train;
+pub mod uplift_eval;
 
 pub use train::{train, ClassWeight, TrainSettings, TrainedBundle, DEFAULT_ACTIONS_TOML};
