@@ -12,7 +12,7 @@ use bankscore::domain::ValueParams;
 use bankscore::model_store::{load_bundle, Deployment, ModelStore};
 use bankscore::settings::{Settings, SettingsBuilder};
 use bankscore::telemetry::LogFormat;
-use bankscore::training::{self, TrainSettings};
+use bankscore::training::{self, campaign_history, TrainSettings};
 
 /// Customer value tiers, churn probability and next best retention action, over gRPC.
 #[derive(Parser)]
@@ -29,7 +29,8 @@ struct Cli {
 enum Command {
     /// Serve the scoring API on the models directory.
     Serve(ServeArgs),
-    /// Write a CSV of seeded synthetic bank customers with a churn label.
+    /// Write a CSV of seeded synthetic bank customers with a churn label, or with
+    /// --campaign-history a campaign history with a known uplift per action.
     Generate(GenerateArgs),
     /// Fit a churn model on a labelled CSV and write a model bundle.
     Train(TrainArgs),
@@ -266,6 +267,25 @@ struct GenerateArgs {
     /// Output CSV, or Parquet for a .parquet name.
     #[arg(long)]
     out: PathBuf,
+    /// Write a campaign history instead: each customer in the control group or given one catalog
+    /// action at random, with the outcome and every action's true uplift as side columns.
+    #[arg(long)]
+    campaign_history: bool,
+    /// Share of a campaign history's customers in the control group, in (0, 1).
+    #[arg(
+        long,
+        default_value_t = campaign_history::DEFAULT_CONTROL_SHARE,
+        requires = "campaign_history",
+        value_parser = parse_control_share
+    )]
+    control_share: f64,
+}
+
+fn parse_control_share(s: &str) -> Result<f64, String> {
+    let share = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number in (0, 1)"))?;
+    campaign_history::check_control_share(share).map_err(|e| e.to_string())
 }
 
 #[derive(Args)]
@@ -472,10 +492,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(_) => unreachable!("handled above"),
         Command::Generate(args) => {
-            let parquet = matches!(
-                args.out.extension().and_then(|e| e.to_str()),
-                Some("parquet" | "pq")
-            );
+            let parquet = bankscore::batch::file_format::is_parquet(&args.out);
             let csv_path = if parquet {
                 args.out.with_extension("csv.tmp")
             } else {
@@ -483,7 +500,16 @@ fn main() -> anyhow::Result<()> {
             };
             let file = std::fs::File::create(&csv_path)
                 .with_context(|| format!("creating {}", csv_path.display()))?;
-            training::synthetic::write_csv(file, args.rows, args.seed)?;
+            if args.campaign_history {
+                campaign_history::write_campaign_history_csv(
+                    file,
+                    args.rows,
+                    args.seed,
+                    args.control_share,
+                )?;
+            } else {
+                training::synthetic::write_csv(file, args.rows, args.seed)?;
+            }
             if parquet {
                 bankscore::batch::file_format::csv_to_parquet(&csv_path, &args.out)?;
                 std::fs::remove_file(&csv_path)?;

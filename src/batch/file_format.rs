@@ -22,7 +22,8 @@ pub fn is_parquet(path: &Path) -> bool {
 }
 
 /// Writes a CSV file of customers (as `bankscore generate` makes) as Parquet with typed columns:
-/// counts as UInt32, flags as Boolean, amounts as Float64, text as Utf8.
+/// counts as UInt32, flags as Boolean, amounts and other numbers as Float64, text
+/// (`customer_id`, and a campaign history's `action`) as Utf8.
 ///
 /// # Errors
 /// The files cannot be read or written, or a value does not fit its column's type.
@@ -42,7 +43,7 @@ pub fn csv_to_parquet(input: &Path, output: &Path) -> anyhow::Result<u64> {
             Some(FeatureKind::Amount) => Col::Amount(Float64Builder::new()),
             Some(FeatureKind::Flag) => Col::Flag(BooleanBuilder::new()),
             Some(FeatureKind::Count) => Col::Count(UInt32Builder::new()),
-            None if h == "customer_id" => Col::Text(StringBuilder::new()),
+            None if matches!(h, "customer_id" | "action") => Col::Text(StringBuilder::new()),
             None => Col::Amount(Float64Builder::new()),
         }
     };

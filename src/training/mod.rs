@@ -1,5 +1,7 @@
-//! Training: the synthetic customer generator and fitting a bundle from a labelled CSV.
+//! Training: the synthetic customer generator, synthetic campaign histories with a known uplift,
+//! and fitting a bundle from a labelled CSV.
 
+pub mod campaign_history;
 mod card;
 pub mod dataset;
 pub mod evaluate;

@@ -26,6 +26,38 @@ pub struct SyntheticCustomer {
     pub churned: bool,
 }
 
+/// One synthetic customer before the churn outcome is decided: the profile, the true churn
+/// log-odds behind it and the customer's own outcome draw.
+///
+/// [`Generator::next_customer`] decides the outcome with no action; a campaign history
+/// (`campaign_history`) shifts the log-odds by the effect of the action the customer got first.
+#[derive(Debug, Clone)]
+pub struct LatentCustomer {
+    /// The profile.
+    pub profile: CustomerProfile,
+    /// The true churn log-odds without any retention action, hidden dissatisfaction included,
+    /// so it is not recoverable from the profile alone.
+    pub churn_log_odds: f64,
+    /// Uniform in [0, 1): the customer churns when it is below their churn probability.
+    pub outcome_draw: f64,
+}
+
+impl LatentCustomer {
+    /// Whether the customer churns when their churn log-odds are `log_odds`.
+    ///
+    /// The same draw decides every arm, so an action that lowers the log-odds never turns a
+    /// stayer into a churner.
+    pub fn churns_at(&self, log_odds: f64) -> bool {
+        self.outcome_draw < churn_probability(log_odds)
+    }
+}
+
+/// The churn probability for churn log-odds `log_odds` (the logistic function, written as the
+/// generator has always computed it so that a seed keeps giving the same labels).
+pub fn churn_probability(log_odds: f64) -> f64 {
+    1.0 / (1.0 + (-log_odds).exp())
+}
+
 /// A deterministic stream of synthetic customers: the same seed gives the same customers.
 pub struct Generator {
     rng: ChaCha8Rng,
@@ -56,8 +88,20 @@ impl Generator {
         Normal::new(mean, sd).map_or(mean, |d| d.sample(&mut self.rng))
     }
 
-    /// The next customer.
+    /// The next customer, with the churn outcome they have when no action is taken.
     pub fn next_customer(&mut self) -> SyntheticCustomer {
+        let c = self.next_latent_customer();
+        let churned = c.churns_at(c.churn_log_odds);
+        SyntheticCustomer {
+            profile: c.profile,
+            churned,
+        }
+    }
+
+    /// The next customer before the outcome is decided. Draws exactly what
+    /// [`Generator::next_customer`] draws, in the same order (the outcome draw last), so both
+    /// give the same customers for a seed.
+    pub fn next_latent_customer(&mut self) -> LatentCustomer {
         let id = self.next_id;
         self.next_id += 1;
         // Hidden dissatisfaction: drives warning signs and churn.
@@ -134,9 +178,9 @@ impl Generator {
             + 0.004 * f64::from(days_since_last_activity.min(365))
             - 0.015 * (f64::from(age_years) - 40.0)
             + 0.35 * d;
-        let churned = self.rng.gen::<f64>() < 1.0 / (1.0 + (-logit).exp());
+        let outcome_draw = self.rng.gen::<f64>();
 
-        SyntheticCustomer {
+        LatentCustomer {
             profile: CustomerProfile {
                 customer_id: format!("C{id:09}"),
                 age_years,
@@ -163,7 +207,8 @@ impl Generator {
                 contact_consent,
                 extra_features: Default::default(),
             },
-            churned,
+            churn_log_odds: logit,
+            outcome_draw,
         }
     }
 }
@@ -174,8 +219,7 @@ impl Generator {
 /// The writer fails.
 pub fn write_csv<W: Write>(out: W, rows: u64, seed: u64) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(out));
-    let mut header = vec!["customer_id"];
-    header.extend(BuiltinFeature::ALL.iter().map(|f| f.name()));
+    let mut header = profile_header();
     header.push(LABEL);
     w.write_record(&header)?;
     let mut g = Generator::new(seed);
@@ -183,17 +227,25 @@ pub fn write_csv<W: Write>(out: W, rows: u64, seed: u64) -> anyhow::Result<()> {
     for _ in 0..rows {
         let c = g.next_customer();
         record.clear();
-        record.push(c.profile.customer_id.clone());
-        record.extend(
-            BuiltinFeature::ALL
-                .iter()
-                .map(|f| f.value(&c.profile).to_string()),
-        );
+        push_profile(&mut record, &c.profile);
         record.push(u8::from(c.churned).to_string());
         w.write_record(&record)?;
     }
     w.flush()?;
     Ok(())
+}
+
+/// The columns a generated CSV starts with: `customer_id`, then every typed feature by name.
+pub(crate) fn profile_header() -> Vec<&'static str> {
+    let mut header = vec!["customer_id"];
+    header.extend(BuiltinFeature::ALL.iter().map(|f| f.name()));
+    header
+}
+
+/// Appends `p`'s values for [`profile_header`]'s columns, formatted as [`write_csv`] writes them.
+pub(crate) fn push_profile(record: &mut Vec<String>, p: &CustomerProfile) {
+    record.push(p.customer_id.clone());
+    record.extend(BuiltinFeature::ALL.iter().map(|f| f.value(p).to_string()));
 }
 
 #[cfg(test)]
@@ -212,6 +264,18 @@ mod tests {
         for p in &a {
             assert_eq!(&g.next_customer().profile, p);
         }
+    }
+
+    #[test]
+    fn seed_42_still_writes_the_data_the_shipped_model_was_trained_on() {
+        let metadata: serde_json::Value =
+            serde_json::from_str(include_str!("../../models/churn/v1/metadata.json")).unwrap();
+        let mut csv = Vec::new();
+        write_csv(&mut csv, 200_000, 42).unwrap();
+        assert_eq!(
+            crate::model_store::checksum::sha256_hex(&csv),
+            metadata["data"]["sha256"].as_str().unwrap()
+        );
     }
 
     #[test]

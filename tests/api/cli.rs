@@ -199,3 +199,61 @@ fn deploy_declares_champion_and_challenger_after_checking_them() {
         "a refused deploy leaves the file as it was"
     );
 }
+
+#[test]
+fn generate_campaign_history_writes_its_columns_with_catalog_actions_and_refuses_a_bad_share() {
+    use bankscore::domain::profile::BuiltinFeature;
+    use bankscore::training::campaign_history::{CAMPAIGN_ACTIONS, CONTROL};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("campaign.csv");
+    let out = Command::new(BIN)
+        .args(["generate", "--campaign-history", "--control-share", "0.3"])
+        .args(["--rows", "500", "--seed", "4", "--out"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut expected = vec!["customer_id".to_owned()];
+    expected.extend(BuiltinFeature::ALL.iter().map(|f| f.name().to_owned()));
+    expected.extend(["action", "propensity", "churned"].map(str::to_owned));
+    expected.extend(CAMPAIGN_ACTIONS.iter().map(|a| format!("true_uplift.{a}")));
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header, expected);
+    let action = header.iter().position(|h| h == "action").unwrap();
+    let mut rows = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        let a = &record[action];
+        assert!(
+            a == CONTROL || CAMPAIGN_ACTIONS.contains(&a),
+            "`{a}` is neither a catalog action nor control"
+        );
+        rows += 1;
+    }
+    assert_eq!(rows, 500);
+
+    for bad in ["0", "1", "1.5", "a quarter"] {
+        let out = Command::new(BIN)
+            .args(["generate", "--campaign-history", "--control-share", bad])
+            .args(["--rows", "5", "--out"])
+            .arg(tmp.path().join("bad.csv"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "--control-share {bad} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(first.contains("--control-share"), "{bad}: {stderr}");
+    }
+}
