@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use bankscore::domain::ValueParams;
 use bankscore::model_store::{load_bundle, Deployment, ModelStore};
 use bankscore::settings::{Settings, SettingsBuilder};
 use bankscore::telemetry::LogFormat;
@@ -34,6 +33,9 @@ enum Command {
     Generate(GenerateArgs),
     /// Fit a churn model on a labelled CSV and write a model bundle.
     Train(TrainArgs),
+    /// Learn each retention action's uplift from campaign history and write a new bundle version
+    /// with uplift/ models (a T-learner: the control group's churn model and one per action).
+    TrainUplift(TrainUpliftArgs),
     /// Check a model bundle as the server does before serving it.
     Validate {
         /// The bundle directory, models/<name>/<version>.
@@ -289,6 +291,33 @@ fn parse_control_share(s: &str) -> Result<f64, String> {
 }
 
 #[derive(Args)]
+struct TrainUpliftArgs {
+    /// The bundle to extend, models/<name>/<version>: its features, catalog and policy are kept.
+    #[arg(long)]
+    bundle: PathBuf,
+    /// Campaign history CSV: the customer columns of the training data, `action` (a catalog
+    /// action id, or `control`) and `churned` (0/1 within the model's horizon).
+    #[arg(long)]
+    history: PathBuf,
+    /// New bundle directory, models/<name>/<version>.
+    #[arg(long)]
+    out: PathBuf,
+    /// An arm needs this many churners and as many stayers among its training rows; an action
+    /// below it keeps its catalog prior (and is marked so), a control group below it is an error.
+    #[arg(long, default_value_t = 50)]
+    min_churners: u64,
+    /// Share of each arm held out for the evaluation (Qini, AUUC, uplift by decile).
+    #[arg(long, default_value_t = 0.3)]
+    validation_share: f64,
+    /// Seed of the split.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// L2 strength of every fit (scikit-learn `C = 1 / l2`).
+    #[arg(long, default_value_t = 1.0)]
+    l2: f64,
+}
+
+#[derive(Args)]
 struct TrainArgs {
     /// Labelled training CSV.
     #[arg(long)]
@@ -341,6 +370,10 @@ struct TrainArgs {
     /// Value of one referral.
     #[arg(long, default_value_t = 150.0)]
     value_per_referral: f64,
+    /// Yearly retention of a customer who stays, for value at risk (0 < r <= 1); default: the
+    /// training population's, 1 − its churn rate per year.
+    #[arg(long)]
+    retained_customer_rate: Option<f64>,
     /// Days without own activity after which a customer is sleeping.
     #[arg(long, default_value_t = 180)]
     sleeping_after_days: u32,
@@ -518,6 +551,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Train(args) => train(args),
+        Command::TrainUplift(args) => train_uplift(args),
         Command::Replay(args) => {
             let report = bankscore::audit::replay_files(&args.files, &args.models_dir)?;
             print!("{report}");
@@ -811,6 +845,53 @@ fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Reproducible builds: SOURCE_DATE_EPOCH fixes the recorded training time.
+fn source_date() -> anyhow::Result<Option<String>> {
+    let Ok(epoch) = std::env::var("SOURCE_DATE_EPOCH") else {
+        return Ok(None);
+    };
+    let secs: u64 = epoch
+        .parse()
+        .context("SOURCE_DATE_EPOCH must be seconds since 1970")?;
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(secs);
+    Ok(Some(humantime::format_rfc3339_seconds(at).to_string()))
+}
+
+fn train_uplift(args: TrainUpliftArgs) -> anyhow::Result<()> {
+    let mut settings =
+        training::uplift::UpliftSettings::new(args.bundle, args.history, args.out.clone());
+    settings.min_churners = args.min_churners;
+    settings.validation_share = args.validation_share;
+    settings.seed = args.seed;
+    settings.l2 = args.l2;
+    if let Some(at) = source_date()? {
+        settings.trained_at = at;
+    }
+    let report = training::uplift::train_uplift(&settings)?;
+    println!(
+        "wrote {} with learned uplift ({} history rows, {} in the control group):",
+        args.out.display(),
+        report.history.rows,
+        report.history.control_rows
+    );
+    for a in &report.actions {
+        match &a.evaluation {
+            Some(e) => println!(
+                "  {:<22} learned  treated {:>7}  Qini {:+.4}  AUUC {:+.4}",
+                a.action, a.treated_rows, e.qini_coefficient, e.auuc
+            ),
+            None => println!(
+                "  {:<22} prior    treated {:>7}  ({})",
+                a.action,
+                a.treated_rows,
+                a.reason.as_deref().unwrap_or("too little data")
+            ),
+        }
+    }
+    println!("check it with `bankscore validate {}`", args.out.display());
+    Ok(())
+}
+
 fn train(args: TrainArgs) -> anyhow::Result<()> {
     let mut settings = TrainSettings::new(args.data);
     settings.validation_data = args.validation_data;
@@ -833,23 +914,19 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     }
     settings.validation_share = args.validation_share;
     settings.seed = args.seed;
-    settings.value = ValueParams {
+    settings.value = training::ValueSettings {
         discount_rate: args.discount_rate,
         horizon_years: args.clv_horizon_years,
         value_per_referral: args.value_per_referral,
+        retained_customer_rate: args.retained_customer_rate,
     };
     settings.sleeping_after_days = args.sleeping_after_days;
     if let Some(path) = args.actions {
         settings.actions_toml = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
     }
-    // Reproducible builds: SOURCE_DATE_EPOCH fixes the recorded training time.
-    if let Ok(epoch) = std::env::var("SOURCE_DATE_EPOCH") {
-        let secs: u64 = epoch
-            .parse()
-            .context("SOURCE_DATE_EPOCH must be seconds since 1970")?;
-        let at = std::time::UNIX_EPOCH + Duration::from_secs(secs);
-        settings.trained_at = humantime::format_rfc3339_seconds(at).to_string();
+    if let Some(at) = source_date()? {
+        settings.trained_at = at;
     }
     let started = std::time::Instant::now();
     let bundle = training::train(&settings)?;

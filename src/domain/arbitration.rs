@@ -1,18 +1,53 @@
-//! Next best retention action: eligibility gates, then `EV = p_churn × uplift × value_at_risk − cost`.
+//! Next best retention action: eligibility gates, then `EV(a) = τ_a(x) × value_at_risk − cost(a)`.
+//!
+//! `τ_a(x)` is the reduction in this customer's churn probability that action `a` causes (its
+//! uplift). From the bundle's learned uplift models it is `p_control(x) − p_a(x)`; for an action
+//! without one it is `p_churn × u(a)`, the catalog's prior share of would-be churners the action
+//! keeps. The customer's risk enters once, through `τ`: value at risk is the lifetime value if
+//! the customer stays (DOMAIN §1, §5).
 
 use super::actions::{check_eligibility, ActionCatalog, IneligibilityRule};
 use super::profile::CustomerProfile;
 use super::tier::ValueTier;
+
+/// Where an action's uplift for one customer comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UpliftSource {
+    /// `τ = p_churn × share`: the catalog's prior share of would-be churners the action keeps
+    /// (for the customer's tier).
+    Prior {
+        /// The prior `u(a)`.
+        share: f64,
+    },
+    /// `τ = p_control − p_action`, from the bundle's learned uplift models.
+    Learned {
+        /// Churn probability without contact (the control-group model).
+        p_control: f64,
+        /// Churn probability with the action (the action's model).
+        p_action: f64,
+    },
+}
 
 /// An eligible action with its expected value for one customer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ActionOption {
     /// Index into the catalog's actions.
     pub action: usize,
-    /// Uplift for the customer's tier.
+    /// `τ`: the reduction in churn probability the action causes for this customer (negative:
+    /// contact makes leaving likelier).
     pub uplift: f64,
-    /// Expected value of taking the action.
+    /// How `uplift` was obtained.
+    pub source: UpliftSource,
+    /// `τ × value_at_risk − cost`.
     pub expected_value: f64,
+}
+
+impl ActionOption {
+    /// Whether the action may be recommended: it must reduce churn (`τ > 0`) and pay (`EV > 0`).
+    #[inline]
+    pub fn worth_taking(&self) -> bool {
+        self.uplift > 0.0 && self.expected_value > 0.0
+    }
 }
 
 /// An action excluded for a customer and the first rule that excluded it.
@@ -36,10 +71,11 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// The winning action: the highest expected value, if it is positive.
+    /// The winning action: the highest expected value, if it is positive and the action reduces
+    /// churn (`τ > 0`).
     #[inline]
     pub fn best(&self) -> Option<&ActionOption> {
-        self.ranked.first().filter(|o| o.expected_value > 0.0)
+        self.ranked.first().filter(|o| o.worth_taking())
     }
 
     /// The runner-up behind the best action, if any.
@@ -48,37 +84,62 @@ impl Decision {
     }
 }
 
-/// Ranks every eligible action by expected value.
+/// One customer as the arbitration sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct Situation<'a> {
+    /// The profile the eligibility gates read.
+    pub profile: &'a CustomerProfile,
+    /// The value tier.
+    pub tier: ValueTier,
+    /// Churn probability (base model).
+    pub p_churn: f64,
+    /// Lifetime value if kept, plus influence.
+    pub value_at_risk: f64,
+}
+
+/// Learned uplift for one customer: `learned(i)` gives `(p_control, p_action)` for catalog action
+/// `i` when the bundle has a learned model for it. [`NoLearnedUplift`] when it has none.
+pub trait LearnedUplift {
+    /// `(p_control, p_action)` for catalog action `action`, or `None` to use the prior.
+    fn probabilities(&mut self, action: usize) -> Option<(f64, f64)>;
+}
+
+/// Every action uses its catalog prior.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoLearnedUplift;
+
+impl LearnedUplift for NoLearnedUplift {
+    #[inline]
+    fn probabilities(&mut self, _action: usize) -> Option<(f64, f64)> {
+        None
+    }
+}
+
+/// Ranks every eligible action by expected value, all on catalog priors.
 ///
 /// Ties keep catalog order, so the same inputs always give the same decision.
 pub fn arbitrate(
     catalog: &ActionCatalog,
-    p: &CustomerProfile,
-    tier: ValueTier,
-    p_churn: f64,
-    value_at_risk: f64,
+    customer: Situation<'_>,
     collect_ineligible: bool,
 ) -> Decision {
     let mut decision = Decision::default();
     arbitrate_into(
         catalog,
-        p,
-        tier,
-        p_churn,
-        value_at_risk,
+        customer,
+        &mut NoLearnedUplift,
         collect_ineligible,
         &mut decision,
     );
     decision
 }
 
-/// [`arbitrate`] into `decision`, reusing its buffers (offline scoring, customer after customer).
+/// Ranks every eligible action into `decision`, reusing its buffers (customer after customer),
+/// with learned uplift where `learned` has it.
 pub fn arbitrate_into(
     catalog: &ActionCatalog,
-    p: &CustomerProfile,
-    tier: ValueTier,
-    p_churn: f64,
-    value_at_risk: f64,
+    customer: Situation<'_>,
+    learned: &mut impl LearnedUplift,
     collect_ineligible: bool,
     decision: &mut Decision,
 ) {
@@ -90,15 +151,34 @@ pub fn arbitrate_into(
     ranked.clear();
     ranked.reserve(catalog.actions.len());
     ineligible.clear();
-    *at_risk = value_at_risk;
+    *at_risk = customer.value_at_risk;
     for (i, action) in catalog.actions.iter().enumerate() {
-        match check_eligibility(action, &catalog.contact_policy, p, tier, p_churn) {
+        match check_eligibility(
+            action,
+            &catalog.contact_policy,
+            customer.profile,
+            customer.tier,
+            customer.p_churn,
+        ) {
             Ok(()) => {
-                let uplift = action.uplift_for(tier);
+                let (uplift, source) = match learned.probabilities(i) {
+                    Some((p_control, p_action)) => (
+                        p_control - p_action,
+                        UpliftSource::Learned {
+                            p_control,
+                            p_action,
+                        },
+                    ),
+                    None => {
+                        let share = action.uplift_for(customer.tier);
+                        (customer.p_churn * share, UpliftSource::Prior { share })
+                    }
+                };
                 ranked.push(ActionOption {
                     action: i,
                     uplift,
-                    expected_value: p_churn * uplift * value_at_risk - action.cost,
+                    source,
+                    expected_value: uplift * customer.value_at_risk - action.cost,
                 });
             }
             Err(rule) if collect_ineligible => ineligible.push(Ineligible { action: i, rule }),
@@ -128,6 +208,11 @@ impl Decision {
                     best.expected_value
                 ),
             },
+            (None, Some(top)) if top.uplift <= 0.0 => format!(
+                "no action: contact would make leaving likelier: the best eligible action `{}` has τ = {:.3}",
+                name(top),
+                top.uplift
+            ),
             (None, Some(top)) => format!(
                 "no action: the best eligible action `{}` has expected value {:.2} <= 0, not worth its cost",
                 name(top),
@@ -140,7 +225,8 @@ impl Decision {
     }
 }
 
-/// Why `option` ranks where it does, e.g. "EV 0.30 × 0.20 × 1500.00 − 25.00 = 65.00".
+/// Why `option` ranks where it does, with the numbers of the formula, e.g.
+/// "EV = τ 0.0600 (p_churn 0.3000 × prior uplift 0.200) × value at risk 1500.00 − cost 25.00 = 65.00".
 pub fn option_reason(
     catalog: &ActionCatalog,
     option: &ActionOption,
@@ -148,16 +234,26 @@ pub fn option_reason(
     value_at_risk: f64,
 ) -> String {
     let cost = catalog.actions[option.action].cost;
-    let verdict = if option.uplift < 0.0 {
-        "; negative uplift: contact would push the customer to leave"
+    let tau = option.uplift;
+    let verdict = if tau <= 0.0 {
+        format!("; contact would make leaving likelier: τ = {tau:.3}, never recommended")
     } else if option.expected_value <= 0.0 {
-        "; not worth its cost"
+        "; not worth its cost".to_owned()
     } else {
-        ""
+        String::new()
+    };
+    let why_tau = match option.source {
+        UpliftSource::Prior { share } => {
+            format!("p_churn {p_churn:.4} × prior uplift {share:.3}")
+        }
+        UpliftSource::Learned {
+            p_control,
+            p_action,
+        } => format!("learned: p_churn without contact {p_control:.4} − with it {p_action:.4}"),
     };
     format!(
-        "EV = p_churn {p_churn:.4} × uplift {:.3} × value at risk {value_at_risk:.2} − cost {cost:.2} = {:.2}{verdict}",
-        option.uplift, option.expected_value
+        "EV = τ {tau:.4} ({why_tau}) × value at risk {value_at_risk:.2} − cost {cost:.2} = {:.2}{verdict}",
+        option.expected_value
     )
 }
 
@@ -180,20 +276,39 @@ mod tests {
         }
     }
 
+    fn situation(
+        profile: &CustomerProfile,
+        tier: ValueTier,
+        p_churn: f64,
+        value_at_risk: f64,
+    ) -> Situation<'_> {
+        Situation {
+            profile,
+            tier,
+            p_churn,
+            value_at_risk,
+        }
+    }
+
+    /// Learned probabilities for some actions, by catalog index.
+    struct Table(Vec<Option<(f64, f64)>>);
+
+    impl LearnedUplift for Table {
+        fn probabilities(&mut self, action: usize) -> Option<(f64, f64)> {
+            self.0.get(action).copied().flatten()
+        }
+    }
+
     #[test]
     fn the_action_with_the_highest_positive_expected_value_wins() {
-        // p = 0.3, VaR = 1000: fee_waiver 0.3·0.2·1000 − 25 = 35; rm_call 0.3·0.3·1000 − 40 = 50.
-        let d = arbitrate(
-            &catalog(),
-            &sample_profile(),
-            ValueTier::B,
-            0.3,
-            1000.0,
-            false,
-        );
+        // p = 0.3, VaR = 1000: fee_waiver τ = 0.3·0.2 = 0.06, EV 60 − 25 = 35;
+        // rm_call τ = 0.3·0.3 = 0.09, EV 90 − 40 = 50.
+        let p = sample_profile();
+        let d = arbitrate(&catalog(), situation(&p, ValueTier::B, 0.3, 1000.0), false);
         assert_eq!(d.ranked.len(), 2);
         let best = d.best().unwrap();
         assert_eq!(best.action, 1);
+        assert!((best.uplift - 0.09).abs() < 1e-12);
         assert!((best.expected_value - 50.0).abs() < 1e-9);
         assert!((d.ranked[1].expected_value - 35.0).abs() < 1e-9);
         let why = d.explanation(&catalog());
@@ -201,19 +316,36 @@ mod tests {
             why.contains("`rm_call`") && why.contains("15.00 more than `fee_waiver`"),
             "{why}"
         );
+        assert_eq!(
+            option_reason(&catalog(), best, 0.3, 1000.0),
+            "EV = τ 0.0900 (p_churn 0.3000 × prior uplift 0.300) × value at risk 1000.00 − cost 40.00 = 50.00"
+        );
+    }
+
+    #[test]
+    fn the_customers_risk_counts_once_so_the_riskiest_customer_is_worth_the_most() {
+        // Same value at risk 2000, prior 0.3, cost 40: EV = p·0.3·2000 − 40 rises with p, where
+        // discounting the value by the same risk again made it peak at p = 0.5.
+        let p = sample_profile();
+        let ev = |p_churn| {
+            arbitrate(
+                &catalog(),
+                situation(&p, ValueTier::B, p_churn, 2000.0),
+                false,
+            )
+            .best()
+            .map(|o| o.expected_value)
+        };
+        assert!((ev(0.5).unwrap() - 260.0).abs() < 1e-9);
+        assert!((ev(0.9).unwrap() - 500.0).abs() < 1e-9);
+        assert!(ev(0.9) > ev(0.5));
     }
 
     #[test]
     fn no_action_when_nothing_is_worth_its_cost() {
         // p = 0.05, VaR = 1000: fee_waiver 10 − 25 = −15; rm_call 15 − 40 = −25.
-        let d = arbitrate(
-            &catalog(),
-            &sample_profile(),
-            ValueTier::B,
-            0.05,
-            1000.0,
-            false,
-        );
+        let p = sample_profile();
+        let d = arbitrate(&catalog(), situation(&p, ValueTier::B, 0.05, 1000.0), false);
         assert!(d.best().is_none());
         assert_eq!(d.ranked.len(), 2);
         assert!(d
@@ -225,22 +357,83 @@ mod tests {
     fn negative_uplift_means_do_not_contact() {
         let mut c = catalog();
         c.actions = vec![action("mass_mailing", 0.0, -0.1)];
-        let d = arbitrate(&c, &sample_profile(), ValueTier::C, 0.4, 800.0, false);
+        let p = sample_profile();
+        let d = arbitrate(&c, situation(&p, ValueTier::C, 0.4, 800.0), false);
         assert!(d.best().is_none());
         let why = option_reason(&c, &d.ranked[0], 0.4, 800.0);
-        assert!(why.contains("negative uplift"), "{why}");
+        assert!(
+            why.contains("contact would make leaving likelier: τ = -0.040"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn learned_uplift_replaces_the_prior_where_the_bundle_has_a_model() {
+        // VaR 1000. fee_waiver learned: p_control 0.30 − p_action 0.22 = τ 0.08, EV 80 − 25 = 55.
+        // rm_call prior: τ = 0.3·0.3 = 0.09, EV 90 − 40 = 50.
+        let p = sample_profile();
+        let mut learned = Table(vec![Some((0.30, 0.22)), None]);
+        let mut d = Decision::default();
+        arbitrate_into(
+            &catalog(),
+            situation(&p, ValueTier::B, 0.3, 1000.0),
+            &mut learned,
+            false,
+            &mut d,
+        );
+        let best = d.best().unwrap();
+        assert_eq!(best.action, 0);
+        assert!((best.uplift - 0.08).abs() < 1e-12);
+        assert!((best.expected_value - 55.0).abs() < 1e-9);
+        assert_eq!(
+            best.source,
+            UpliftSource::Learned {
+                p_control: 0.30,
+                p_action: 0.22
+            }
+        );
+        assert_eq!(d.ranked[1].source, UpliftSource::Prior { share: 0.3 });
+        assert_eq!(
+            option_reason(&catalog(), best, 0.3, 1000.0),
+            "EV = τ 0.0800 (learned: p_churn without contact 0.3000 − with it 0.2200) × value at risk 1000.00 − cost 25.00 = 55.00"
+        );
+    }
+
+    #[test]
+    fn an_action_that_makes_leaving_likelier_is_never_recommended_even_when_free() {
+        // A free action with τ = 0.30 − 0.331 = −0.031: EV −31 (never positive), and with the
+        // only other action also harmful the answer is no action, saying why.
+        let mut c = catalog();
+        c.actions = vec![action("rm_call", 0.0, 0.3), action("fee_waiver", 0.0, 0.2)];
+        let p = sample_profile();
+        let mut learned = Table(vec![Some((0.30, 0.331)), Some((0.30, 0.35))]);
+        let mut d = Decision::default();
+        arbitrate_into(
+            &c,
+            situation(&p, ValueTier::B, 0.3, 1000.0),
+            &mut learned,
+            false,
+            &mut d,
+        );
+        assert!(d.best().is_none());
+        assert_eq!(
+            d.explanation(&c),
+            "no action: contact would make leaving likelier: the best eligible action `rm_call` has τ = -0.031"
+        );
+        // With no value at risk a harmful free action has EV 0: still never recommended.
+        let zero = ActionOption {
+            action: 0,
+            uplift: -0.031,
+            source: UpliftSource::Prior { share: -0.1 },
+            expected_value: 0.0,
+        };
+        assert!(!zero.worth_taking());
     }
 
     #[test]
     fn ineligible_actions_are_listed_with_their_rule_only_on_request() {
-        let d = arbitrate(
-            &catalog(),
-            &sample_profile(),
-            ValueTier::B,
-            0.3,
-            1000.0,
-            true,
-        );
+        let p = sample_profile();
+        let d = arbitrate(&catalog(), situation(&p, ValueTier::B, 0.3, 1000.0), true);
         assert_eq!(
             d.ineligible,
             vec![Ineligible {
@@ -248,14 +441,7 @@ mod tests {
                 rule: IneligibilityRule::OpenComplaint
             }]
         );
-        let quiet = arbitrate(
-            &catalog(),
-            &sample_profile(),
-            ValueTier::B,
-            0.3,
-            1000.0,
-            false,
-        );
+        let quiet = arbitrate(&catalog(), situation(&p, ValueTier::B, 0.3, 1000.0), false);
         assert!(quiet.ineligible.is_empty());
     }
 
@@ -263,7 +449,7 @@ mod tests {
     fn no_consent_leaves_nothing_eligible() {
         let mut p = sample_profile();
         p.contact_consent = false;
-        let d = arbitrate(&catalog(), &p, ValueTier::A, 0.9, 1e6, true);
+        let d = arbitrate(&catalog(), situation(&p, ValueTier::A, 0.9, 1e6), true);
         assert!(d.ranked.is_empty());
         assert_eq!(d.ineligible.len(), 3);
         assert_eq!(

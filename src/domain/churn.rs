@@ -221,6 +221,47 @@ impl ChurnModel {
         sigmoid(z)
     }
 
+    /// Each feature's transformed value for `p`, in model order, into `out` (one slot per
+    /// feature). Learned uplift models share a bundle's features and transforms, so they are
+    /// computed once per customer and shared.
+    ///
+    /// # Errors
+    /// A feature read from `extra_features` is missing.
+    ///
+    /// # Panics
+    /// `out` does not have one slot per feature.
+    pub fn transformed_values(
+        &self,
+        p: &CustomerProfile,
+        out: &mut [f64],
+    ) -> Result<(), MissingExtraFeature> {
+        assert_eq!(out.len(), self.compiled.len(), "one slot per feature");
+        for (i, slot) in out.iter_mut().enumerate() {
+            *slot = self.compiled[i].transform.apply(self.raw_value(i, p)?);
+        }
+        Ok(())
+    }
+
+    /// Probability of churn from values [`ChurnModel::transformed_values`] computed with a model
+    /// of the same features: the same arithmetic, in the same order, as
+    /// [`ChurnModel::probability_from_raw`], so the result is bit-identical.
+    ///
+    /// # Panics
+    /// `transformed` does not have one value per feature.
+    #[inline]
+    pub fn probability_from_transformed(&self, transformed: &[f64]) -> f64 {
+        assert_eq!(
+            transformed.len(),
+            self.compiled.len(),
+            "one value per feature"
+        );
+        let mut z = self.intercept;
+        for (f, &t) in self.compiled.iter().zip(transformed) {
+            z += (t - f.mean) * f.weight_per_unit;
+        }
+        sigmoid(z)
+    }
+
     /// Probability of churn without reasons (the batch and arbitration path).
     ///
     /// # Errors

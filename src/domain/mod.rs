@@ -5,6 +5,7 @@
 //! - [`value`]: realized, potential (CLV) and influence value;
 //! - [`tier`]: ABC cut-offs, key accounts and the sleeping rule;
 //! - [`actions`]: the retention action catalog and eligibility gates;
+//! - [`uplift`]: learned uplift models (control group and one per action, a T-learner);
 //! - [`arbitration`]: expected-value ranking and the next best action.
 
 pub mod actions;
@@ -12,6 +13,7 @@ pub mod arbitration;
 pub mod churn;
 pub mod profile;
 pub mod tier;
+pub mod uplift;
 pub mod validation;
 pub mod value;
 
@@ -20,11 +22,12 @@ pub use arbitration::Decision;
 pub use churn::{ChurnBlock, ChurnModel, ChurnPrediction, MissingExtraFeature};
 pub use profile::CustomerProfile;
 pub use tier::{TierAssignment, TierPolicy, ValueTier};
+pub use uplift::UpliftModels;
 pub use validation::FieldProblem;
 pub use value::{CustomerValue, ValueParams};
 
 /// Everything needed to assess a customer: one bundle's churn model, value parameters, tier
-/// policy and action catalog.
+/// policy, action catalog and, when the bundle has them, learned uplift models.
 #[derive(Debug, Clone)]
 pub struct ScoringModel {
     /// The churn model.
@@ -35,6 +38,8 @@ pub struct ScoringModel {
     pub tiers: TierPolicy,
     /// Action catalog.
     pub actions: ActionCatalog,
+    /// Learned uplift (`uplift/` in the bundle); actions without a model use their prior.
+    pub uplift: Option<UpliftModels>,
 }
 
 /// Options of a full assessment.
@@ -153,15 +158,28 @@ impl ScoringModel {
         mut decision: Decision,
     ) -> Assessment {
         let (value, tier) = self.value_and_tier(p, churn.probability);
-        arbitration::arbitrate_into(
-            &self.actions,
-            p,
-            tier.tier,
-            churn.probability,
-            value.value_at_risk,
-            include_ineligible,
-            &mut decision,
-        );
+        let customer = arbitration::Situation {
+            profile: p,
+            tier: tier.tier,
+            p_churn: churn.probability,
+            value_at_risk: value.value_at_risk,
+        };
+        match &self.uplift {
+            Some(uplift) => arbitration::arbitrate_into(
+                &self.actions,
+                customer,
+                &mut uplift.for_customer(&self.churn, p),
+                include_ineligible,
+                &mut decision,
+            ),
+            None => arbitration::arbitrate_into(
+                &self.actions,
+                customer,
+                &mut arbitration::NoLearnedUplift,
+                include_ineligible,
+                &mut decision,
+            ),
+        }
         Assessment {
             churn,
             value,
@@ -255,6 +273,7 @@ pub(crate) mod tests {
                 discount_rate: 0.1,
                 horizon_years: 3,
                 value_per_referral: 50.0,
+                retained_customer_rate: 0.9,
             },
             tiers: TierPolicy {
                 a_min_value: 2_000.0,
@@ -269,6 +288,7 @@ pub(crate) mod tests {
                     action("rm_call", 40.0, 0.3),
                 ],
             },
+            uplift: None,
         }
     }
 
@@ -285,9 +305,14 @@ pub(crate) mod tests {
         );
         assert!((a.value.total - 1_165.110_400_6).abs() < 1e-6);
         assert_eq!(a.tier.tier, ValueTier::B);
-        // EV(rm_call) = 0.1611 × 0.3 × 765.11 − 40 = −3.02; EV(fee_waiver) = −0.35: no action.
-        assert!(a.decision.best().is_none());
-        assert!((a.decision.ranked[0].expected_value + 0.346_773_4).abs() < 1e-6);
+        // Value at risk: CLV if kept at r_kept = 0.9 → 814.1247, + influence 50 = 864.1247.
+        assert!((a.decision.value_at_risk - 864.124_718_3).abs() < 1e-6);
+        // τ(fee_waiver) = 0.1611 × 0.2 = 0.03222, EV = 0.03222 × 864.12 − 25 = 2.84;
+        // τ(rm_call) = 0.1611 × 0.3, EV = 41.77 − 40 = 1.77: fee_waiver.
+        let best = a.decision.best().unwrap();
+        assert_eq!(m.actions.actions[best.action].id, "fee_waiver");
+        assert!((best.expected_value - 2.843_645_13).abs() < 1e-6);
+        assert!((a.decision.ranked[1].expected_value - 1.765_467_70).abs() < 1e-6);
         // The single-answer entry points agree with the full assessment.
         let v = m.classify_value(&p).unwrap();
         assert_eq!((v.value, v.tier), (a.value, a.tier));
@@ -295,20 +320,23 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn rising_churn_risk_lowers_value_and_makes_an_action_worth_its_cost() {
+    fn rising_churn_risk_lowers_potential_value_but_not_value_at_risk() {
         let m = sample_model();
         let mut p = sample_profile();
         p.complaints_12m = 3; // z = −1 − 0.25 + 2.0 = 0.75 → p_churn = 0.679_178_7
         let a = m.assess(&p, AssessOptions::default()).unwrap();
         assert!((a.churn.probability - 0.679_178_7).abs() < 1e-7);
-        // CLV 160.61, total 610.61 → still tier B; VaR 210.61.
+        // Potential value (risk-adjusted) CLV 160.61, total 610.61 → still tier B.
         assert!((a.value.total - 610.611_168_6).abs() < 1e-6);
         assert_eq!(a.tier.tier, ValueTier::B);
-        // EV(fee_waiver) = 0.6792 × 0.2 × 210.61 − 25 = 3.61 beats EV(rm_call) = 2.91.
+        // Value at risk is what the customer is worth if kept, the same as at low risk.
+        assert!((a.value.value_at_risk - 864.124_718_3).abs() < 1e-6);
+        // The risk enters once: EV(rm_call) = 0.6792 × 0.3 × 864.12 − 40 = 136.07 beats
+        // EV(fee_waiver) = 0.6792 × 0.2 × 864.12 − 25 = 92.38.
         let best = a.decision.best().unwrap();
-        assert_eq!(m.actions.actions[best.action].id, "fee_waiver");
-        assert!((best.expected_value - 3.608_523_9).abs() < 1e-6);
-        assert!((a.decision.ranked[1].expected_value - 2.912_785_9).abs() < 1e-6);
+        assert_eq!(m.actions.actions[best.action].id, "rm_call");
+        assert!((best.expected_value - 136.068_530_6).abs() < 1e-6);
+        assert!((a.decision.ranked[1].expected_value - 92.379_020_4).abs() < 1e-6);
     }
 
     #[test]

@@ -12,6 +12,10 @@ pub struct ValueParams {
     pub horizon_years: u32,
     /// Value of one referral, >= 0.
     pub value_per_referral: f64,
+    /// Yearly retention `r_kept` of a customer who stays a customer, 0 < r <= 1: the bank's
+    /// retained-customer rate (by default 1 − the training population's yearly churn rate).
+    /// Value at risk discounts with it, never with the customer's own churn risk.
+    pub retained_customer_rate: f64,
 }
 
 /// Why value parameters are unusable.
@@ -23,6 +27,8 @@ pub enum ValueParamsError {
     Horizon(u32),
     #[error("value.value_per_referral is {0}, expected a finite number >= 0")]
     ValuePerReferral(f64),
+    #[error("value.retained_customer_rate is {0}, expected 0 < r <= 1")]
+    RetainedCustomerRate(f64),
 }
 
 impl ValueParams {
@@ -40,6 +46,10 @@ impl ValueParams {
         if !(self.value_per_referral.is_finite() && self.value_per_referral >= 0.0) {
             return Err(ValueParamsError::ValuePerReferral(self.value_per_referral));
         }
+        let r = self.retained_customer_rate;
+        if !(r > 0.0 && r <= 1.0) {
+            return Err(ValueParamsError::RetainedCustomerRate(r));
+        }
         Ok(())
     }
 }
@@ -49,13 +59,15 @@ impl ValueParams {
 pub struct CustomerValue {
     /// Trailing-12-month net margin.
     pub realized: f64,
-    /// Customer lifetime value over the horizon.
+    /// Customer lifetime value over the horizon as things stand: retention `1 − p_churn`.
     pub potential: f64,
     /// Referral value.
     pub influence: f64,
     /// realized + potential + influence.
     pub total: f64,
-    /// `max(0, potential + influence)`: what leaving would cost the bank.
+    /// What leaving would cost the bank: `max(0, CLV_kept + influence)`, where `CLV_kept` is the
+    /// lifetime value if the customer stays (retention at the bank's retained-customer rate).
+    /// Independent of this customer's churn risk, which enters a decision once, through the uplift.
     pub value_at_risk: f64,
 }
 
@@ -68,6 +80,10 @@ pub fn lifetime_value(margin: f64, retention: f64, discount_rate: f64, horizon_y
 }
 
 /// Values a customer given their churn probability over the next year.
+///
+/// Potential value (for tiering) is risk-adjusted: retention `1 − p_churn`. Value at risk is the
+/// lifetime value if the customer stays: retention `params.retained_customer_rate`, whatever
+/// this customer's risk (DOMAIN §1).
 #[inline]
 pub fn customer_value(params: &ValueParams, p: &CustomerProfile, p_churn: f64) -> CustomerValue {
     let realized = p.annual_margin;
@@ -77,13 +93,19 @@ pub fn customer_value(params: &ValueParams, p: &CustomerProfile, p_churn: f64) -
         params.discount_rate,
         params.horizon_years,
     );
+    let kept = lifetime_value(
+        p.annual_margin,
+        params.retained_customer_rate,
+        params.discount_rate,
+        params.horizon_years,
+    );
     let influence = f64::from(p.referrals_12m) * params.value_per_referral;
     CustomerValue {
         realized,
         potential,
         influence,
         total: realized + potential + influence,
-        value_at_risk: (potential + influence).max(0.0),
+        value_at_risk: (kept + influence).max(0.0),
     }
 }
 
@@ -97,6 +119,7 @@ mod tests {
             discount_rate: 0.1,
             horizon_years: 3,
             value_per_referral: 50.0,
+            retained_customer_rate: 0.9,
         }
     }
 
@@ -124,7 +147,23 @@ mod tests {
         assert_eq!(safe.influence, 50.0);
         assert!((safe.total - (400.0 + safe.potential + 50.0)).abs() < 1e-9);
         assert!(risky.potential < safe.potential);
-        assert!((safe.value_at_risk - (safe.potential + 50.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn value_at_risk_is_the_lifetime_value_if_kept_whatever_the_customers_risk() {
+        // m = 400, r_kept = 0.9, d = 0.1, H = 3: q = 0.9/1.1 = 0.818182
+        // 400·(0.818182 + 0.669421 + 0.547708) = 400·2.035312 = 814.1247; + influence 50 = 864.1247.
+        let p = sample_profile();
+        let safe = customer_value(&params(), &p, 0.05);
+        let risky = customer_value(&params(), &p, 0.9);
+        assert!(
+            (safe.value_at_risk - 864.124_718_3).abs() < 1e-6,
+            "{}",
+            safe.value_at_risk
+        );
+        assert_eq!(safe.value_at_risk, risky.value_at_risk);
+        // Potential value, for tiering, still falls with risk: at p = 0.9 it is a fraction.
+        assert!(risky.potential < 0.2 * safe.potential);
     }
 
     #[test]
@@ -151,6 +190,11 @@ mod tests {
         bad = params();
         bad.value_per_referral = f64::INFINITY;
         assert!(bad.validate().is_err());
+        for r in [0.0, 1.01, f64::NAN] {
+            bad = params();
+            bad.retained_customer_rate = r;
+            assert!(bad.validate().is_err(), "r = {r}");
+        }
         assert!(params().validate().is_ok());
     }
 }

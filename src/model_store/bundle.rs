@@ -8,7 +8,7 @@ use super::consistency::{check_evaluation, golden_values};
 use super::format::{
     files, Evaluation, GoldenFile, ModelFile, ModelMetadata, PolicyFile, FORMAT_VERSION,
 };
-use crate::domain::{ActionCatalog, ChurnModel, ScoringModel};
+use crate::domain::{ActionCatalog, ChurnModel, ScoringModel, UpliftModels};
 
 /// Which bundle answered: shown in every response.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -129,6 +129,8 @@ pub fn load_bundle(dir: &Path) -> Result<LoadedModel, BundleError> {
         .validate()
         .map_err(|e| fail(files::ACTIONS, e.to_string()))?;
 
+    let uplift = load_uplift(&contents, &churn, &actions, &fail)?;
+
     let metadata: ModelMetadata = serde_json::from_str(&contents[files::METADATA])
         .map_err(|e| fail(files::METADATA, e.to_string()))?;
     let evaluation: Evaluation = serde_json::from_str(&contents[files::EVALUATION])
@@ -149,11 +151,70 @@ pub fn load_bundle(dir: &Path) -> Result<LoadedModel, BundleError> {
             value: policy.value,
             tiers: policy.tiers,
             actions,
+            uplift,
         },
         metadata,
         evaluation,
         golden,
     })
+}
+
+/// The learned uplift models the manifest lists (`uplift/*.json`), checked against `model.json`
+/// and the catalog; `None` when it lists none.
+fn load_uplift(
+    contents: &BTreeMap<String, String>,
+    base: &ChurnModel,
+    catalog: &ActionCatalog,
+    fail: &dyn Fn(&str, String) -> BundleError,
+) -> Result<Option<UpliftModels>, BundleError> {
+    let prefix = format!("{}/", files::UPLIFT_DIR);
+    let listed: Vec<&String> = contents
+        .keys()
+        .filter(|f| f.starts_with(&prefix) && f.as_str() != files::UPLIFT_EVALUATION)
+        .collect();
+    if listed.is_empty() {
+        return Ok(None);
+    }
+    let model = |file: &str| -> Result<ChurnModel, BundleError> {
+        let text = contents.get(file).ok_or_else(|| {
+            fail(
+                file,
+                "missing: uplift models need the control group's model".into(),
+            )
+        })?;
+        let m: ModelFile = serde_json::from_str(text).map_err(|e| fail(file, e.to_string()))?;
+        if m.kind != "logistic_regression" {
+            return Err(fail(file, format!("kind `{}` is not supported", m.kind)));
+        }
+        ChurnModel::new(m.intercept, m.features, m.horizon_months)
+            .map_err(|e| fail(file, e.to_string()))
+    };
+    let control = model(files::UPLIFT_CONTROL)?;
+    let mut arms = Vec::new();
+    for file in listed {
+        if file == files::UPLIFT_CONTROL {
+            continue;
+        }
+        let Some(action) = file
+            .strip_prefix(&prefix)
+            .and_then(|f| f.strip_suffix(".json"))
+        else {
+            return Err(fail(file, "expected uplift/<action_id>.json".into()));
+        };
+        let arm = model(file)?;
+        // Each file is checked on its own first, so the error names the file at fault.
+        UpliftModels::new(
+            base,
+            catalog,
+            control.clone(),
+            vec![(action.to_owned(), arm.clone())],
+        )
+        .map_err(|e| fail(file, e.to_string()))?;
+        arms.push((action.to_owned(), arm));
+    }
+    UpliftModels::new(base, catalog, control, arms)
+        .map(Some)
+        .map_err(|e| fail(files::UPLIFT_CONTROL, e.to_string()))
 }
 
 /// Every golden example must reproduce its probability within the file's tolerance.

@@ -21,6 +21,16 @@ pub fn render_manifest<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [u8])
         .collect()
 }
 
+/// Whether `name` may be listed: a file of the bundle directory, or of its `uplift/` folder.
+/// Nothing else, so a manifest can never point outside its bundle.
+fn bundle_path(name: &str) -> bool {
+    let plain = |f: &str| !f.is_empty() && f != "." && f != ".." && !f.contains(['/', '\\']);
+    match name.split_once('/') {
+        None => plain(name),
+        Some((dir, file)) => dir == super::format::files::UPLIFT_DIR && plain(file),
+    }
+}
+
 /// Parses a manifest into `(file, hex)` pairs.
 ///
 /// # Errors
@@ -35,7 +45,7 @@ pub fn parse_manifest(text: &str) -> Result<Vec<(String, String)>, String> {
             .split_once("  ")
             .ok_or_else(|| format!("line {}: expected `<sha256>  <file>`", i + 1))?;
         let valid_hex = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
-        if !valid_hex || name.is_empty() || name.contains('/') {
+        if !valid_hex || !bundle_path(name) {
             return Err(format!("line {}: expected `<sha256>  <file>`", i + 1));
         }
         entries.push((name.to_owned(), hex.to_ascii_lowercase()));
@@ -70,7 +80,17 @@ mod tests {
             parse_manifest("abc model.json").unwrap_err(),
             "line 1: expected `<sha256>  <file>`"
         );
-        let bad_path = format!("{}  ../etc/passwd", "0".repeat(64));
-        assert!(parse_manifest(&bad_path).is_err());
+        for bad in [
+            "../etc/passwd",
+            "uplift/../model.json",
+            "uplift/a/b.json",
+            "other/x.json",
+            "uplift/",
+        ] {
+            let line = format!("{}  {bad}", "0".repeat(64));
+            assert!(parse_manifest(&line).is_err(), "{bad}");
+        }
+        let uplift = format!("{}  uplift/rm_call.json", "0".repeat(64));
+        assert_eq!(parse_manifest(&uplift).unwrap()[0].0, "uplift/rm_call.json");
     }
 }

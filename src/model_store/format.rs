@@ -9,6 +9,8 @@
 //! | `evaluation.json` | calibration, lift, coefficient table, feature and score distributions |
 //! | `golden.json` | golden examples: feature values with the probabilities they must reproduce |
 //! | `MODEL_CARD.md` | the model card a model validator reads |
+//! | `uplift/control.json`, `uplift/<action_id>.json` | optional learned uplift: churn models of the control group and of each action's treated customers, in `model.json`'s format and with its features |
+//! | `uplift/evaluation.json` | how the uplift models were trained and how they rank on held-out campaign history |
 //! | `checksums.sha256` | SHA-256 of every other file, in `sha256sum` format (`sha256sum -c` checks it) |
 
 use crate::domain::churn::FeatureWeight;
@@ -37,6 +39,18 @@ pub mod files {
     pub const CHECKSUMS: &str = "checksums.sha256";
     /// Every file the manifest must cover (it may list more, such as the model card).
     pub const REQUIRED: [&str; 6] = [MODEL, POLICY, ACTIONS, METADATA, EVALUATION, GOLDEN];
+    /// Folder of the learned uplift models.
+    pub const UPLIFT_DIR: &str = "uplift";
+    /// The control-group churn model.
+    pub const UPLIFT_CONTROL: &str = "uplift/control.json";
+    /// How the uplift models were trained and evaluated.
+    pub const UPLIFT_EVALUATION: &str = "uplift/evaluation.json";
+
+    /// The file of action `action_id`'s uplift model.
+    pub fn uplift_model(action_id: &str) -> String {
+        format!("{UPLIFT_DIR}/{action_id}.json")
+    }
+
     /// Every file a bundle's manifest lists, in the order training writes them.
     pub const SEALED: [&str; 7] = [
         MODEL, POLICY, ACTIONS, METADATA, EVALUATION, GOLDEN, MODEL_CARD,
@@ -215,6 +229,85 @@ pub struct CoefficientRow {
     pub raw: f64,
     /// Odds ratio per standard deviation (`exp(standardized)`).
     pub odds_ratio_per_sd: f64,
+}
+
+/// `uplift/evaluation.json`: how the learned uplift models were trained and how they rank on
+/// held-out campaign history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpliftFile {
+    /// RFC 3339 time of training.
+    pub trained_at: String,
+    /// bankscore version that trained them.
+    pub trained_by: String,
+    /// The campaign history.
+    pub history: HistorySummary,
+    /// Training settings.
+    pub training: UpliftTraining,
+    /// Per catalog action, in catalog order.
+    pub actions: Vec<ActionUplift>,
+}
+
+/// The campaign history the uplift models were learned from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySummary {
+    /// File name.
+    pub source: String,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Rows in the file.
+    pub rows: u64,
+    /// Control-group rows.
+    pub control_rows: u64,
+    /// Churners among them.
+    pub control_churners: u64,
+}
+
+/// Uplift training settings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpliftTraining {
+    /// `t_learner`: one churn model on the control group, one per action on its treated customers.
+    pub learner: String,
+    /// L2 strength of every fit (scikit-learn `C = 1 / l2`).
+    pub l2: f64,
+    /// An arm needs this many churners and this many stayers in its training rows.
+    pub min_churners: u64,
+    /// Share of each arm held out for the evaluation.
+    pub validation_share: f64,
+    /// Seed of the split.
+    pub seed: u64,
+}
+
+/// Whether an action's uplift is learned or its catalog prior.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpliftKind {
+    /// `uplift/<action_id>.json` exists: `τ = p_control − p_action`.
+    Learned,
+    /// Too little data: the catalog prior applies, `τ = p_churn × prior`.
+    Prior,
+}
+
+/// One action's uplift model, or why it keeps its prior.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionUplift {
+    /// Catalog action id.
+    pub action: String,
+    /// Learned or prior.
+    pub uplift: UpliftKind,
+    /// Why the prior was kept (prior only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Customers in the history who got the action.
+    pub treated_rows: u64,
+    /// Churners among them.
+    pub treated_churners: u64,
+    /// On the held-out rows of this action and of the control group (learned only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<crate::training::uplift_eval::UpliftEvaluation>,
 }
 
 /// A JSON object keyed by feature name, refusing a name given twice (a plain map would keep the

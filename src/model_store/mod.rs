@@ -22,4 +22,4 @@ pub use registry::{
 pub use shadow::{ShadowStats, ShadowSummary};
 pub use store::{ModelStore, ReloadOutcome, ReloadTrigger};
 pub use watch::{fingerprint, watch, Fingerprint};
-pub use write::{reseal_bundle, write_bundle, BundleContents, Resealed};
+pub use write::{reseal_bundle, write_bundle, write_bundle_with_uplift, BundleContents, Resealed};

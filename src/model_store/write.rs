@@ -91,20 +91,98 @@ pub fn reseal_bundle(dir: &Path) -> anyhow::Result<Resealed> {
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         }
     }
-    seal(dir, contents.iter().map(|(n, b)| (*n, b.as_slice())))?;
+    let mut uplift: Vec<(String, Vec<u8>)> = Vec::new();
+    for name in uplift_files(dir)? {
+        let path = dir.join(&name);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        uplift.push((name, bytes));
+    }
+    seal(
+        dir,
+        contents
+            .iter()
+            .map(|(n, b)| (*n, b.as_slice()))
+            .chain(uplift.iter().map(|(n, b)| (n.as_str(), b.as_slice()))),
+    )?;
     let mut left_out = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
         let name = entry?.file_name().to_string_lossy().into_owned();
-        let ours = name == files::CHECKSUMS || files::SEALED.contains(&name.as_str());
+        let ours = name == files::CHECKSUMS
+            || name == files::UPLIFT_DIR
+            || files::SEALED.contains(&name.as_str());
         if !ours && !name.starts_with('.') {
             left_out.push(name);
         }
     }
     left_out.sort();
     Ok(Resealed {
-        sealed: contents.iter().map(|(n, _)| (*n).to_owned()).collect(),
+        sealed: contents
+            .iter()
+            .map(|(n, _)| (*n).to_owned())
+            .chain(uplift.into_iter().map(|(n, _)| n))
+            .collect(),
         left_out,
     })
+}
+
+/// The `uplift/*.json` files in `dir`, as manifest names, sorted.
+fn uplift_files(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let folder = dir.join(files::UPLIFT_DIR);
+    if !folder.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut names = Vec::new();
+    for entry in
+        std::fs::read_dir(&folder).with_context(|| format!("listing {}", folder.display()))?
+    {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".json") && !name.starts_with('.') {
+            names.push(format!("{}/{name}", files::UPLIFT_DIR));
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Writes a copy of the bundle in `base` into `dir` (created; must not exist yet) with the
+/// learned uplift `files` (manifest name, content) added and `model_card` replacing the card;
+/// every file of `base`'s manifest but its uplift files is copied byte for byte. Manifest last.
+///
+/// # Errors
+/// `dir` exists, `base` has no readable manifest or file, or a file cannot be written.
+pub fn write_bundle_with_uplift(
+    base: &Path,
+    dir: &Path,
+    uplift: &[(String, Vec<u8>)],
+    model_card: &str,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !dir.exists(),
+        "{} already exists; choose a new version",
+        dir.display()
+    );
+    let manifest_path = base.join(files::CHECKSUMS);
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("reading {}", manifest_path.display()))?;
+    let listed = super::checksum::parse_manifest(&manifest)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", manifest_path.display()))?;
+    let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, _) in listed {
+        if name.starts_with(&format!("{}/", files::UPLIFT_DIR)) || name == files::MODEL_CARD {
+            continue;
+        }
+        let path = base.join(&name);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        entries.push((name, bytes));
+    }
+    entries.push((files::MODEL_CARD.to_owned(), model_card.as_bytes().to_vec()));
+    entries.extend(uplift.iter().cloned());
+    std::fs::create_dir_all(dir.join(files::UPLIFT_DIR))
+        .with_context(|| format!("creating {}", dir.display()))?;
+    for (name, bytes) in &entries {
+        std::fs::write(dir.join(name), bytes).with_context(|| format!("writing {name}"))?;
+    }
+    seal(dir, entries.iter().map(|(n, b)| (n.as_str(), b.as_slice())))
 }
 
 /// Writes the manifest of `entries` (file name, content) into `dir`. Written aside and renamed,

@@ -7,7 +7,7 @@ use tonic::Status;
 
 use super::pb;
 use crate::domain::actions::{ActionLevel, IneligibilityRule};
-use crate::domain::arbitration::{option_reason, ActionOption, Decision};
+use crate::domain::arbitration::{option_reason, ActionOption, Decision, UpliftSource};
 use crate::domain::profile::BuiltinFeature;
 use crate::domain::tier::TierRule;
 use crate::domain::validation::{check_customer_id, FieldProblem};
@@ -239,6 +239,26 @@ fn rule(r: IneligibilityRule) -> pb::EligibilityRule {
     }
 }
 
+/// The uplift-source fields of an action option.
+fn uplift_source(source: UpliftSource) -> pb::ActionOption {
+    match source {
+        UpliftSource::Prior { share } => pb::ActionOption {
+            uplift_source: pb::UpliftSource::Prior.into(),
+            prior_uplift: share,
+            ..Default::default()
+        },
+        UpliftSource::Learned {
+            p_control,
+            p_action,
+        } => pb::ActionOption {
+            uplift_source: pb::UpliftSource::Learned.into(),
+            p_without_action: p_control,
+            p_with_action: p_action,
+            ..Default::default()
+        },
+    }
+}
+
 /// Renders a decision with action names and reasons from `model`.
 pub fn decision(model: &ScoringModel, d: &Decision, p_churn: f64) -> pb::RetentionDecision {
     let catalog = &model.actions;
@@ -252,6 +272,7 @@ pub fn decision(model: &ScoringModel, d: &Decision, p_churn: f64) -> pb::Retenti
             cost: a.cost,
             uplift: o.uplift,
             reason: option_reason(catalog, o, p_churn, d.value_at_risk),
+            ..uplift_source(o.source)
         }
     };
     let best = d.best().map(option);

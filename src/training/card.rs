@@ -105,15 +105,79 @@ pub fn model_card(
     let v = &policy.value;
     let tiers = &policy.tiers;
     let _ = writeln!(s, "\n## Value and tiers\n");
-    let _ = writeln!(s, "CLV over {} years at a {:.1}% discount rate; {} per referral. Tier cut-offs on total value: \
+    let _ = writeln!(s, "CLV over {} years at a {:.1}% discount rate; {} per referral. Potential value (for tiers) \
+        uses the customer's own retention 1 − p_churn; value at risk (for retention decisions) is the lifetime value \
+        if the customer stays, at the retained-customer rate {:.4} a year. Tier cut-offs on total value: \
         A ≥ {:.2}, B ≥ {:.2}, key account ≥ {:.2}; sleeping after {} days without own activity.\n",
-        v.horizon_years, v.discount_rate * 100.0, v.value_per_referral, tiers.a_min_value, tiers.b_min_value,
-        tiers.key_account_min_value, tiers.sleeping_after_days);
+        v.horizon_years, v.discount_rate * 100.0, v.value_per_referral, v.retained_customer_rate,
+        tiers.a_min_value, tiers.b_min_value, tiers.key_account_min_value, tiers.sleeping_after_days);
     let _ = writeln!(s, "## Limitations\n");
     let _ = writeln!(s, "- A linear model on the log-odds: interactions and thresholds in the data are not captured unless encoded as features.");
     let _ = writeln!(s, "- Probabilities are calibrated to the training population's churn rate{}; a change in that rate or in the customer mix (see the decile edges in `evaluation.json`) calls for recalibration or retraining.",
         if t.class_weight == "none" { "" } else { " (class weighting shifts them upward: use the ranking, or recalibrate)" });
     let _ = writeln!(s, "- Churn risk is not responsiveness: the model says who may leave, not who an action will keep; uplifts in the action catalog are assumptions to validate with the control group.");
     let _ = writeln!(s, "- Contributions explain the score relative to an average customer; they are associations, not causes.");
+    s
+}
+
+/// The heading the uplift section of a model card starts with.
+pub(super) const UPLIFT_HEADING: &str = "\n## Learned uplift\n";
+
+/// The model card's section on learned uplift: what was learned from which history, and how each
+/// action's uplift ranks customers on held-out rows.
+pub(super) fn uplift_section(report: &crate::model_store::format::UpliftFile) -> String {
+    use crate::model_store::format::UpliftKind;
+    let mut s = String::from(UPLIFT_HEADING);
+    let h = &report.history;
+    let t = &report.training;
+    let _ = writeln!(s, "\nA T-learner trained {} from `{}` ({} rows, sha256 `{}`): one churn model on the control \
+        group ({} customers, {} churners) and one per action on its treated customers, each in `model.json`'s format \
+        and features (`uplift/`). For customer x, τ_a(x) = p_control(x) − p_a(x): the churn reduction action a buys; \
+        EV = τ × value at risk − cost, and an action with τ ≤ 0 is never recommended. L2 {}; each arm needs {} churners \
+        and {} stayers; {:.0}% of each arm held out (seed {}).\n",
+        report.trained_at, h.source, h.rows, h.sha256, h.control_rows, h.control_churners,
+        t.l2, t.min_churners, t.min_churners, t.validation_share * 100.0, t.seed);
+    let _ = writeln!(s, "| action | uplift | treated | churners | Qini | AUUC | reduction top 10% | top 30% | everyone |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+    for a in &report.actions {
+        match (&a.uplift, &a.evaluation) {
+            (UpliftKind::Learned, Some(e)) => {
+                let top = |share: f64| {
+                    e.top
+                        .iter()
+                        .find(|t| (t.top_share - share).abs() < 1e-9)
+                        .map_or_else(
+                            || "–".to_owned(),
+                            |t| format!("{:+.4}", t.observed_reduction),
+                        )
+                };
+                let everyone = e.top.first().map_or(0.0, |t| t.observed_reduction_everyone);
+                let _ = writeln!(
+                    s,
+                    "| `{}` | learned | {} | {} | {:.4} | {:.4} | {} | {} | {:+.4} |",
+                    a.action,
+                    a.treated_rows,
+                    a.treated_churners,
+                    e.qini_coefficient,
+                    e.auuc,
+                    top(0.1),
+                    top(0.3),
+                    everyone
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    s,
+                    "| `{}` | catalog prior ({}) | {} | {} | – | – | – | – | – |",
+                    a.action,
+                    a.reason.as_deref().unwrap_or("too little data"),
+                    a.treated_rows,
+                    a.treated_churners
+                );
+            }
+        }
+    }
+    let _ = writeln!(s, "\nReductions are observed churn among held-out control customers minus among held-out treated \
+        customers, for the share with the highest predicted τ; `uplift/evaluation.json` has the uplift-by-decile tables.");
     s
 }

@@ -1,5 +1,6 @@
 //! Training: the synthetic customer generator, synthetic campaign histories with a known uplift,
-//! and fitting a bundle from a labelled CSV.
+//! fitting a bundle from a labelled CSV, and learning uplift from campaign history
+//! (`train-uplift`) with its evaluation (Qini, AUUC, uplift by decile).
 
 pub mod campaign_history;
 mod card;
@@ -8,6 +9,10 @@ pub mod evaluate;
 mod heartbeat;
 pub mod synthetic;
 mod train;
+pub mod uplift;
 pub mod uplift_eval;
 
-pub use train::{train, ClassWeight, TrainSettings, TrainedBundle, DEFAULT_ACTIONS_TOML};
+pub use train::{
+    population_retention, train, ClassWeight, TrainSettings, TrainedBundle, ValueSettings,
+    DEFAULT_ACTIONS_TOML,
+};

@@ -65,7 +65,7 @@ pub struct TrainSettings {
     /// Horizon of the label in months.
     pub horizon_months: u32,
     /// Value parameters for the bundle.
-    pub value: ValueParams,
+    pub value: ValueSettings,
     /// Days of inactivity after which a customer is sleeping.
     pub sleeping_after_days: u32,
     /// Tier policy to use instead of cut-offs computed on the data (needed when the data has no
@@ -93,10 +93,11 @@ impl TrainSettings {
             validation_share: 0.2,
             seed: 42,
             horizon_months: 12,
-            value: ValueParams {
+            value: ValueSettings {
                 discount_rate: 0.08,
                 horizon_years: 5,
                 value_per_referral: 150.0,
+                retained_customer_rate: None,
             },
             sleeping_after_days: 180,
             tier_policy: None,
@@ -105,6 +106,37 @@ impl TrainSettings {
             golden_examples: 20,
         }
     }
+}
+
+/// Value parameters for a new bundle (`policy.toml` `[value]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValueSettings {
+    /// Yearly discount rate `d`.
+    pub discount_rate: f64,
+    /// CLV horizon `H` in years.
+    pub horizon_years: u32,
+    /// Value of one referral.
+    pub value_per_referral: f64,
+    /// Yearly retention of a customer who stays; `None`: the training population's, `1 − churn
+    /// rate` converted from the label's horizon to a year.
+    pub retained_customer_rate: Option<f64>,
+}
+
+impl ValueSettings {
+    /// The bundle's value parameters, with `population_retention` unless a rate was given.
+    pub fn params(&self, population_retention: f64) -> ValueParams {
+        ValueParams {
+            discount_rate: self.discount_rate,
+            horizon_years: self.horizon_years,
+            value_per_referral: self.value_per_referral,
+            retained_customer_rate: self.retained_customer_rate.unwrap_or(population_retention),
+        }
+    }
+}
+
+/// Yearly retention of the training population: `(1 − churn_rate)^(12 / horizon_months)`.
+pub fn population_retention(churn_rate: f64, horizon_months: u32) -> f64 {
+    (1.0 - churn_rate).powf(12.0 / f64::from(horizon_months))
 }
 
 /// A fitted bundle, not yet written.
@@ -181,11 +213,13 @@ mod tests {
 }
 
 #[derive(Debug, Clone)]
-struct Feature {
+pub(super) struct Feature {
     /// Name in the bundle: a typed field, or `extra.<column>`.
-    name: String,
-    column: String,
-    transform: Transform,
+    pub(super) name: String,
+    /// The data file's column.
+    pub(super) column: String,
+    /// Transform before standardization.
+    pub(super) transform: Transform,
 }
 
 /// The fit stops when the gradient of the mean log-loss is below this (scikit-learn's default
@@ -246,14 +280,19 @@ pub fn train(settings: &TrainSettings) -> anyhow::Result<TrainedBundle> {
         &v_labels,
         &features,
     );
+    let churners = data.labels.iter().filter(|&&y| y).count();
+    let churn_rate = churners as f64 / data.rows() as f64;
+    let value = settings
+        .value
+        .params(population_retention(churn_rate, settings.horizon_months));
+    value.validate()?;
     let tiers = match settings.tier_policy {
         Some(policy) => policy,
-        None => tier_cut_offs(settings, &data, &all_probs)?,
+        None => tier_cut_offs(settings, &value, &data, &all_probs)?,
     };
     let golden = golden_examples(settings, v_data, &v_rows, &v_probs, &features);
     tracing::info!(elapsed = ?started.elapsed(), roc_auc = evaluation.metrics.roc_auc, "model evaluated");
 
-    let churners = data.labels.iter().filter(|&&y| y).count();
     let metadata = ModelMetadata {
         trained_at: settings.trained_at.clone(),
         trained_by: format!("bankscore {}", env!("CARGO_PKG_VERSION")),
@@ -262,7 +301,7 @@ pub fn train(settings: &TrainSettings) -> anyhow::Result<TrainedBundle> {
             sha256: file_sha256,
             rows: data.rows() as u64,
             label: settings.label.clone(),
-            churn_rate: churners as f64 / data.rows() as f64,
+            churn_rate,
         },
         training: TrainingSummary {
             l2: settings.l2,
@@ -289,10 +328,7 @@ pub fn train(settings: &TrainSettings) -> anyhow::Result<TrainedBundle> {
         intercept: churn.intercept(),
         features: churn.features().to_vec(),
     };
-    let policy = PolicyFile {
-        value: settings.value,
-        tiers,
-    };
+    let policy = PolicyFile { value, tiers };
     let model_card = model_card(&model, &policy, &metadata, &evaluation);
     Ok(TrainedBundle {
         model,
@@ -325,7 +361,8 @@ fn check_settings(settings: &TrainSettings) -> anyhow::Result<()> {
         settings.golden_examples > 0,
         "at least one golden example is needed"
     );
-    settings.value.validate()?;
+    // The retained-customer rate is checked once the population's is known.
+    settings.value.params(1.0).validate()?;
     if let Some(p) = &settings.tier_policy {
         p.validate()?;
     }
@@ -513,11 +550,22 @@ fn split(
     Ok((order, Validation::Rows(validation)))
 }
 
+/// What to do with a feature that is constant on the rows a model is fitted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ConstantColumn {
+    /// Refuse, naming the column (the churn model: the user should leave it out).
+    Refuse,
+    /// Scale 1: its standardized value is 0 on every row and its coefficient 0 (an uplift
+    /// model fitted on an action given only to, say, customers with an open complaint).
+    Neutral,
+}
+
 /// Mean and population standard deviation of each transformed feature on the training rows.
-fn scaling(
+pub(super) fn scaling(
     data: &Dataset,
     train_rows: &[usize],
     features: &[Feature],
+    constant: ConstantColumn,
 ) -> anyhow::Result<Vec<(f64, f64)>> {
     features
         .iter()
@@ -531,12 +579,15 @@ fn scaling(
                 .sum::<f64>()
                 / n;
             let scale = var.sqrt();
+            if scale > 1e-12 * mean.abs().max(1.0) {
+                return Ok((mean, scale));
+            }
             ensure!(
-                scale > 1e-12 * mean.abs().max(1.0),
+                constant == ConstantColumn::Neutral,
                 "column `{}` is constant on the training rows (value {mean}); leave it out with --features",
                 f.column
             );
-            Ok((mean, scale))
+            Ok((mean, 1.0))
         })
         .collect()
 }
@@ -572,10 +623,30 @@ fn fit(
     train_rows: &[usize],
     features: &[Feature],
 ) -> anyhow::Result<ChurnModel> {
-    let scaling = scaling(data, train_rows, features)?;
+    let scaling = scaling(data, train_rows, features, ConstantColumn::Refuse)?;
     let rows = weighted_rows(settings, data, train_rows);
+    fit_rows(
+        data,
+        &rows,
+        features,
+        &scaling,
+        settings.l2,
+        settings.horizon_months,
+    )
+}
+
+/// Fits linfa's L2 logistic regression of `data.labels` on `features` over `rows` (a row may
+/// repeat), standardized with `scaling`.
+pub(super) fn fit_rows(
+    data: &Dataset,
+    rows: &[usize],
+    features: &[Feature],
+    scaling: &[(f64, f64)],
+    l2: f64,
+    horizon_months: u32,
+) -> anyhow::Result<ChurnModel> {
     let mut x = Array2::<f64>::zeros((rows.len(), features.len()));
-    for (j, (f, &(mean, scale))) in features.iter().zip(&scaling).enumerate() {
+    for (j, (f, &(mean, scale))) in features.iter().zip(scaling).enumerate() {
         let column = data.column(&f.column).expect("loaded");
         for (i, &r) in rows.iter().enumerate() {
             x[[i, j]] = (f.transform.apply(column[r]) - mean) / scale;
@@ -592,7 +663,7 @@ fn fit(
     };
     let fitted = heartbeat(EVERY, report, || {
         LogisticRegression::default()
-            .alpha(settings.l2)
+            .alpha(l2)
             .max_iterations(1_000)
             // linfa's objective is a sum over rows: a tolerance per row keeps the stopping point
             // (mean-loss gradient norm below GRADIENT_TOLERANCE_PER_ROW) independent of the data size.
@@ -607,7 +678,7 @@ fn fit(
     };
     let weights = features
         .iter()
-        .zip(&scaling)
+        .zip(scaling)
         .enumerate()
         .map(|(j, (f, &(mean, scale)))| FeatureWeight {
             name: f.name.clone(),
@@ -621,12 +692,12 @@ fn fit(
     Ok(ChurnModel::new(
         sign * fitted.intercept(),
         weights,
-        settings.horizon_months,
+        horizon_months,
     )?)
 }
 
 /// Every row's churn probability, computed exactly as the server computes it.
-fn probabilities(model: &ChurnModel, data: &Dataset, features: &[Feature]) -> Vec<f64> {
+pub(super) fn probabilities(model: &ChurnModel, data: &Dataset, features: &[Feature]) -> Vec<f64> {
     let columns: Vec<&[f64]> = features
         .iter()
         .map(|f| data.column(&f.column).expect("loaded"))
@@ -688,6 +759,7 @@ fn evaluate_model(
 /// accounts are the top 1% of customers.
 fn tier_cut_offs(
     settings: &TrainSettings,
+    v: &ValueParams,
     data: &Dataset,
     probabilities: &[f64],
 ) -> anyhow::Result<TierPolicy> {
@@ -697,7 +769,6 @@ fn tier_cut_offs(
         column(BuiltinFeature::Referrals12m),
         column(BuiltinFeature::DaysSinceLastActivity),
     );
-    let v = &settings.value;
     let mut totals: Vec<f64> = (0..data.rows())
         .filter(|&r| inactive[r] < f64::from(settings.sleeping_after_days))
         .map(|r| {

@@ -1,0 +1,405 @@
+//! `bankscore train-uplift`: learn each action's uplift from campaign history (a T-learner).
+//!
+//! load the bundle → load the history → check it → split each arm → fit the control group's
+//! churn model and one per action → evaluate on the held-out rows → write a new bundle version
+//! with `uplift/` → load it back as the server would.
+//!
+//! Campaign history is the training data's customer columns plus `action` (a catalog action id,
+//! or `control` for the control group that got nothing) and `churned` (0/1, the outcome within
+//! the model's horizon). Other columns are ignored: only `model.json`'s features are read.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, ensure, Context};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::dataset::{Dataset, NonNumeric};
+use super::train::{fit_rows, probabilities, scaling, ConstantColumn, Feature};
+use super::uplift_eval::{evaluate_uplift, UpliftObservation};
+use crate::domain::churn::ChurnModel;
+use crate::domain::profile::EXTRA_PREFIX;
+use crate::model_store::checksum::sha256_hex;
+use crate::model_store::format::{
+    files, ActionUplift, HistorySummary, ModelFile, UpliftFile, UpliftKind, UpliftTraining,
+    FORMAT_VERSION,
+};
+use crate::model_store::{load_bundle, write_bundle_with_uplift, LoadedModel};
+
+/// The value of `action` for the control group.
+pub const CONTROL: &str = "control";
+/// The column naming each customer's arm.
+pub const ACTION_COLUMN: &str = "action";
+/// The outcome column.
+pub const OUTCOME_COLUMN: &str = "churned";
+
+/// Uplift training settings. Defaults: at least 50 churners and 50 stayers per arm, 30% of each
+/// arm held out (seed 42), L2 1.0.
+#[derive(Debug, Clone)]
+pub struct UpliftSettings {
+    /// The bundle whose features, catalog and policy the new version keeps.
+    pub bundle: PathBuf,
+    /// Campaign history (CSV).
+    pub history: PathBuf,
+    /// The new bundle version, `models/<name>/<version>` (must not exist).
+    pub out: PathBuf,
+    /// An arm needs this many churners and this many stayers in its training rows; an action
+    /// below it keeps its catalog prior, the control group below it is an error.
+    pub min_churners: u64,
+    /// Share of each arm held out for the evaluation.
+    pub validation_share: f64,
+    /// Seed of the split.
+    pub seed: u64,
+    /// L2 strength.
+    pub l2: f64,
+    /// Time written into the evaluation (RFC 3339).
+    pub trained_at: String,
+}
+
+impl UpliftSettings {
+    /// Settings with the documented defaults.
+    pub fn new(bundle: PathBuf, history: PathBuf, out: PathBuf) -> Self {
+        Self {
+            bundle,
+            history,
+            out,
+            min_churners: 50,
+            validation_share: 0.3,
+            seed: 42,
+            l2: 1.0,
+            trained_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        }
+    }
+}
+
+/// One arm of the history: its rows, split.
+struct Arm {
+    train: Vec<usize>,
+    validation: Vec<usize>,
+    churners: u64,
+    rows: u64,
+}
+
+/// Learns uplift from `settings.history` and writes the new bundle version.
+///
+/// # Errors
+/// The bundle does not load; the history lacks a column, has a bad value (named with its row),
+/// an action the catalog lacks, no control rows or a control group below the minimum; no action
+/// has enough data; a fit fails; or the new bundle cannot be written or does not load. Nothing
+/// is left in `settings.out` on error.
+pub fn train_uplift(settings: &UpliftSettings) -> anyhow::Result<UpliftFile> {
+    check_settings(settings)?;
+    let base = load_bundle(&settings.bundle)
+        .with_context(|| format!("loading the bundle {}", settings.bundle.display()))?;
+    let features = bundle_features(&base);
+    let horizon = base.scoring.churn.horizon_months();
+    let (data, arms_of_rows, sha256) = load_history(settings, &base, &features)?;
+    let arms = split(
+        settings,
+        &data,
+        &arms_of_rows,
+        base.scoring.actions.actions.len(),
+    );
+    let control = &arms[0];
+    ensure!(
+        control.rows > 0,
+        "{}: no `{CONTROL}` rows: uplift is measured against a control group that got nothing",
+        settings.history.display()
+    );
+    if let Some(why) = too_small(settings, &data, control) {
+        bail!(
+            "{}: the control group is too small: {why}",
+            settings.history.display()
+        );
+    }
+    let control_model = fit_arm(settings, &data, control, &features, horizon)
+        .context("fitting the control group's churn model")?;
+
+    let mut summaries = Vec::new();
+    let mut files_out: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, action) in base.scoring.actions.actions.iter().enumerate() {
+        let arm = &arms[i + 1];
+        let mut summary = ActionUplift {
+            action: action.id.clone(),
+            uplift: UpliftKind::Prior,
+            reason: None,
+            treated_rows: arm.rows,
+            treated_churners: arm.churners,
+            evaluation: None,
+        };
+        if let Some(why) = too_small(settings, &data, arm) {
+            tracing::warn!(action = %action.id, %why, "too little data: the catalog prior stays");
+            summary.reason = Some(why);
+            summaries.push(summary);
+            continue;
+        }
+        let model = fit_arm(settings, &data, arm, &features, horizon)
+            .with_context(|| format!("fitting the churn model of `{}`", action.id))?;
+        summary.evaluation = Some(evaluate(
+            &data,
+            &features,
+            &control_model,
+            &model,
+            arm,
+            control,
+        )?);
+        summary.uplift = UpliftKind::Learned;
+        files_out.push((files::uplift_model(&action.id), model_json(&model)?));
+        summaries.push(summary);
+    }
+    ensure!(
+        !files_out.is_empty(),
+        "no action has enough data to learn its uplift (at least {} churners and {} stayers each \
+         among its training rows; see --min-churners)",
+        settings.min_churners,
+        settings.min_churners
+    );
+    files_out.push((
+        files::UPLIFT_CONTROL.to_owned(),
+        model_json(&control_model)?,
+    ));
+    let report = UpliftFile {
+        trained_at: settings.trained_at.clone(),
+        trained_by: format!("bankscore {}", env!("CARGO_PKG_VERSION")),
+        history: HistorySummary {
+            source: settings
+                .history
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            sha256,
+            rows: data.rows() as u64,
+            control_rows: control.rows,
+            control_churners: control.churners,
+        },
+        training: UpliftTraining {
+            learner: "t_learner".into(),
+            l2: settings.l2,
+            min_churners: settings.min_churners,
+            validation_share: settings.validation_share,
+            seed: settings.seed,
+        },
+        actions: summaries,
+    };
+    files_out.push((
+        files::UPLIFT_EVALUATION.to_owned(),
+        (serde_json::to_string_pretty(&report)? + "\n").into_bytes(),
+    ));
+    let card = base_card(&settings.bundle) + &super::card::uplift_section(&report);
+    write_and_check(settings, &files_out, &card)?;
+    Ok(report)
+}
+
+fn check_settings(s: &UpliftSettings) -> anyhow::Result<()> {
+    ensure!(
+        s.l2.is_finite() && s.l2 > 0.0,
+        "--l2 must be a finite number > 0, got {}",
+        s.l2
+    );
+    ensure!(
+        s.validation_share > 0.0 && s.validation_share < 0.9,
+        "--validation-share must be in (0, 0.9), got {}",
+        s.validation_share
+    );
+    ensure!(s.min_churners >= 1, "--min-churners must be at least 1");
+    ensure!(
+        !s.out.exists(),
+        "{} already exists; choose a new version",
+        s.out.display()
+    );
+    Ok(())
+}
+
+/// The bundle's features, each read from the column training read it from.
+fn bundle_features(base: &LoadedModel) -> Vec<Feature> {
+    base.scoring
+        .churn
+        .features()
+        .iter()
+        .map(|f| Feature {
+            name: f.name.clone(),
+            column: f
+                .name
+                .strip_prefix(EXTRA_PREFIX)
+                .unwrap_or(&f.name)
+                .to_owned(),
+            transform: f.transform,
+        })
+        .collect()
+}
+
+/// The history's feature columns and outcomes, each row's arm (0 = control, i + 1 = catalog
+/// action i), and the file's SHA-256.
+fn load_history(
+    settings: &UpliftSettings,
+    base: &LoadedModel,
+    features: &[Feature],
+) -> anyhow::Result<(Dataset, Vec<usize>, String)> {
+    let path = &settings.history;
+    let columns: Vec<String> = features.iter().map(|f| f.column.clone()).collect();
+    let data = Dataset::read_csv(path, &columns, OUTCOME_COLUMN, NonNumeric::Fail)
+        .with_context(|| format!("loading campaign history {}", path.display()))?;
+    let catalog: BTreeMap<&str, usize> = base
+        .scoring
+        .actions
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.as_str(), i + 1))
+        .collect();
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let headers = reader.headers()?.clone();
+    let Some(column) = headers.iter().position(|h| h == ACTION_COLUMN) else {
+        bail!(
+            "{}: no `{ACTION_COLUMN}` column (an action id of the bundle's catalog, or `{CONTROL}`, per customer)",
+            path.display()
+        );
+    };
+    let mut arms = Vec::with_capacity(data.rows());
+    let mut record = csv::StringRecord::new();
+    let mut row = 0u64;
+    while reader.read_record(&mut record)? {
+        row += 1;
+        let line = record.position().map_or(row + 1, csv::Position::line);
+        let value = record.get(column).unwrap_or("").trim();
+        let arm = if value == CONTROL {
+            0
+        } else if let Some(&i) = catalog.get(value) {
+            i
+        } else {
+            bail!(
+                "{}: row {row} (line {line}), column `{ACTION_COLUMN}`: `{value}` is not an action of the bundle's catalog ({}) nor `{CONTROL}`",
+                path.display(),
+                catalog.keys().copied().collect::<Vec<_>>().join(", ")
+            );
+        };
+        arms.push(arm);
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok((data, arms, sha256_hex(&bytes)))
+}
+
+/// Each arm's rows (index 0 the control group), shuffled with the seed and split.
+fn split(
+    settings: &UpliftSettings,
+    data: &Dataset,
+    arm_of_row: &[usize],
+    actions: usize,
+) -> Vec<Arm> {
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); actions + 1];
+    for (r, &arm) in arm_of_row.iter().enumerate() {
+        rows[arm].push(r);
+    }
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, mut r)| {
+            let churners = r.iter().filter(|&&row| data.labels[row]).count() as u64;
+            let n = r.len() as u64;
+            r.shuffle(&mut ChaCha8Rng::seed_from_u64(settings.seed ^ i as u64));
+            let held_out = ((r.len() as f64) * settings.validation_share).round() as usize;
+            let validation = r.split_off(r.len() - held_out);
+            Arm {
+                train: r,
+                validation,
+                churners,
+                rows: n,
+            }
+        })
+        .collect()
+}
+
+/// Why an arm has too little data to fit, if it has.
+fn too_small(settings: &UpliftSettings, data: &Dataset, arm: &Arm) -> Option<String> {
+    let churners = arm.train.iter().filter(|&&r| data.labels[r]).count() as u64;
+    let stayers = arm.train.len() as u64 - churners;
+    let min = settings.min_churners;
+    (churners < min || stayers < min).then(|| {
+        format!(
+            "{churners} churners and {stayers} stayers among {} training rows, at least {min} of each needed",
+            arm.train.len()
+        )
+    })
+}
+
+fn fit_arm(
+    settings: &UpliftSettings,
+    data: &Dataset,
+    arm: &Arm,
+    features: &[Feature],
+    horizon_months: u32,
+) -> anyhow::Result<ChurnModel> {
+    let scaling = scaling(data, &arm.train, features, ConstantColumn::Neutral)?;
+    fit_rows(
+        data,
+        &arm.train,
+        features,
+        &scaling,
+        settings.l2,
+        horizon_months,
+    )
+}
+
+/// The action's uplift ranking on its held-out rows and the control group's.
+fn evaluate(
+    data: &Dataset,
+    features: &[Feature],
+    control_model: &ChurnModel,
+    model: &ChurnModel,
+    arm: &Arm,
+    control: &Arm,
+) -> anyhow::Result<crate::training::uplift_eval::UpliftEvaluation> {
+    let p_control = probabilities(control_model, data, features);
+    let p_action = probabilities(model, data, features);
+    let observation = |r: usize, treated: bool| UpliftObservation {
+        predicted_uplift: p_control[r] - p_action[r],
+        treated,
+        churned: data.labels[r],
+    };
+    let obs: Vec<UpliftObservation> = arm
+        .validation
+        .iter()
+        .map(|&r| observation(r, true))
+        .chain(control.validation.iter().map(|&r| observation(r, false)))
+        .collect();
+    Ok(evaluate_uplift(&obs)?)
+}
+
+fn model_json(model: &ChurnModel) -> anyhow::Result<Vec<u8>> {
+    let file = ModelFile {
+        format_version: FORMAT_VERSION,
+        kind: "logistic_regression".into(),
+        horizon_months: model.horizon_months(),
+        intercept: model.intercept(),
+        features: model.features().to_vec(),
+    };
+    Ok((serde_json::to_string_pretty(&file)? + "\n").into_bytes())
+}
+
+/// The base bundle's model card without an earlier uplift section.
+fn base_card(bundle: &Path) -> String {
+    let card = std::fs::read_to_string(bundle.join(files::MODEL_CARD)).unwrap_or_default();
+    match card.find(super::card::UPLIFT_HEADING) {
+        Some(i) => card[..i].to_owned(),
+        None => card,
+    }
+}
+
+/// Writes the new version, then loads it as the server would; on any failure removes it.
+fn write_and_check(
+    settings: &UpliftSettings,
+    files_out: &[(String, Vec<u8>)],
+    card: &str,
+) -> anyhow::Result<()> {
+    let written = write_bundle_with_uplift(&settings.bundle, &settings.out, files_out, card)
+        .and_then(|()| {
+            load_bundle(&settings.out)
+                .map(|_| ())
+                .context("the new bundle does not load")
+        });
+    if written.is_err() && settings.out.exists() {
+        let _ = std::fs::remove_dir_all(&settings.out);
+    }
+    written
+}
