@@ -4,7 +4,7 @@
 //! The steps: `read_decisions` (the plan file) → `read_outcomes` (who churned) → `join`
 //! (per action and for the whole campaign: targeted against the control customers who would have
 //! been offered the same action) → `read_customers` (with `--history`) → render the report, the
-//! HTML page and the history → write them all, or nothing ([`super::staged`]).
+//! HTML page and the history → write them all, or nothing (`batch::staged`).
 //! Files: `error` (what can go wrong), `read` (the plan and the outcomes), `history` (the
 //! customers file and the history written from it), `stats` (the arithmetic), `report` (Markdown
 //! and the terminal table) and `html` (the HTML page with its chart).

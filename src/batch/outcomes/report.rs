@@ -224,14 +224,14 @@ pub fn markdown(m: &Measured) -> String {
 /// The per-action table for the terminal.
 pub fn summary_table(m: &Measured) -> String {
     let mut s = format!(
-        "{:<16} {:>9} {:>7} {:>8} {:>7} {:>10} {:>16} {:>6}  note\n",
+        "{:<20} {:>9} {:>7} {:>8} {:>7} {:>10} {:>16} {:>6}  note\n",
         "action", "targeted", "churn", "control", "churn", "reduction", "95% CI (pp)", "ROI"
     );
     for l in rows(m) {
         let c = cells(l);
         let _ = writeln!(
             s,
-            "{:<16} {:>9} {:>7} {:>8} {:>7} {:>10} {:>16} {:>6}  {}",
+            "{:<20} {:>9} {:>7} {:>8} {:>7} {:>10} {:>16} {:>6}  {}",
             c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[10], c[11]
         );
     }
