@@ -51,6 +51,8 @@ enum Command {
     Score(ScoreArgs),
     /// Plan a retention campaign within a budget from the output of `score`.
     Plan(PlanArgs),
+    /// Measure what a planned campaign did against its control group, from observed churn.
+    Outcomes(OutcomesArgs),
     /// Declare the champion and challenger versions (writes models/<name>/deployment.toml).
     Deploy(DeployArgs),
     /// Show a running server's model versions, shadow comparison and last reload.
@@ -450,6 +452,31 @@ struct PlanArgs {
     control_share: f64,
 }
 
+#[derive(Args)]
+struct OutcomesArgs {
+    /// Plan CSV from `bankscore plan` (the decisions the campaign carried out).
+    #[arg(long)]
+    decisions: PathBuf,
+    /// Observed outcomes CSV: customer_id,churned (0/1 or true/false).
+    #[arg(long)]
+    outcomes: PathBuf,
+    /// Customers CSV the campaign was scored from (required with --history).
+    #[arg(long)]
+    customers: Option<PathBuf>,
+    /// Campaign name for the report [default: the plan file's name].
+    #[arg(long)]
+    campaign: Option<String>,
+    /// Markdown report to write.
+    #[arg(long)]
+    report: PathBuf,
+    /// Self-contained HTML report to write, with a chart.
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Campaign history CSV to write, for `bankscore train-uplift --history`.
+    #[arg(long)]
+    history: Option<PathBuf>,
+}
+
 fn parse_capacity(s: &str) -> Result<(String, u64), String> {
     let (action, n) = s
         .split_once('=')
@@ -574,6 +601,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Score(args) => score(args),
         Command::Plan(args) => plan(args),
+        Command::Outcomes(args) => outcomes(args),
         Command::Validate { bundle } => {
             let m = load_bundle(&bundle)?;
             println!(
@@ -807,6 +835,28 @@ fn plan(args: PlanArgs) -> anyhow::Result<()> {
     }
     for (a, count) in p.candidates.actions.iter().zip(&p.plan.per_action) {
         println!("  {a}: {count}");
+    }
+    Ok(())
+}
+
+fn outcomes(args: OutcomesArgs) -> anyhow::Result<()> {
+    use bankscore::batch::outcomes;
+    let run = outcomes::run(&outcomes::OutcomesFiles {
+        decisions: args.decisions,
+        outcomes: args.outcomes,
+        customers: args.customers,
+        campaign: args.campaign,
+        report: args.report.clone(),
+        html: args.html.clone(),
+        history: args.history.clone(),
+    })?;
+    print!("{}", outcomes::summary_table(&run.measured));
+    println!("report → {}", args.report.display());
+    if let Some(html) = args.html {
+        println!("html → {}", html.display());
+    }
+    if let (Some(history), Some(rows)) = (args.history, run.history_rows) {
+        println!("history: {rows} rows → {}", history.display());
     }
     Ok(())
 }

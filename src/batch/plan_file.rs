@@ -7,6 +7,18 @@ use anyhow::{bail, Context};
 
 use super::plan::{self, Assignment, Candidates, Limits, Plan};
 
+/// The columns of a plan file, in order. `action` is the offered action for `target` rows and
+/// the action a `control` customer would have been offered (their highest-EV option; empty when
+/// they had none); `expected_value` and `cost` are 0 for `control` and `none` rows;
+/// `value_at_risk` is copied from the scored file; `propensity` is the probability with which
+/// the plan chose the row's decision.
+pub const PLAN_HEADER: &str =
+    "customer_id,decision,action,expected_value,cost,value_at_risk,propensity";
+
+/// The plan is deterministic (the control group is a hash, the rest a greedy choice): every
+/// decision is taken with probability 1.
+const PROPENSITY: f64 = 1.0;
+
 /// Campaign settings for a file plan.
 #[derive(Debug, Clone)]
 pub struct CampaignFile {
@@ -32,7 +44,7 @@ pub struct PlannedCampaign {
 }
 
 /// Reads `scored` (the output of `bankscore score`), plans, and writes `out`: one row per
-/// customer with its decision.
+/// customer with its decision, in the columns of [`PLAN_HEADER`].
 ///
 /// # Errors
 /// Bad settings, an unreadable file or a malformed `candidates` value (naming the line).
@@ -64,13 +76,15 @@ pub fn plan_csv(
             )
         })
     };
-    let (id_col, churn_col, cand_col) = (
+    let (id_col, churn_col, var_col, cand_col) = (
         col("customer_id")?,
         col("churn_probability")?,
+        col("value_at_risk")?,
         col("candidates")?,
     );
     let mut candidates = Candidates::new();
     let mut ids = Vec::new();
+    let mut value_at_risk = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record)? {
@@ -84,6 +98,13 @@ pub fn plan_csv(
             .unwrap_or("")
             .parse()
             .with_context(|| format!("line {line}: churn_probability is not a number"))?;
+        let var: f64 = record
+            .get(var_col)
+            .unwrap_or("")
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .with_context(|| format!("line {line}: value_at_risk is not a finite number"))?;
         let mut options = Vec::new();
         for part in record
             .get(cand_col)
@@ -120,6 +141,7 @@ pub fn plan_csv(
         let control = plan::in_control_group(&id, &settings.campaign_id, settings.control_share);
         candidates.push(churn, control, options);
         ids.push(id);
+        value_at_risk.push(var);
     }
     let limits = Limits {
         budget: settings.budget,
@@ -151,17 +173,27 @@ pub fn plan_csv(
         1 << 20,
         std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
     );
-    writeln!(w, "customer_id,decision,action,expected_value,cost")?;
+    writeln!(w, "{PLAN_HEADER}")?;
     for (i, a) in chosen.assignments.iter().enumerate() {
+        let (id, var) = (&ids[i], value_at_risk[i]);
         match a {
-            Assignment::None => writeln!(w, "{},none,,0,0", ids[i])?,
-            Assignment::Control => writeln!(w, "{},control,,0,0", ids[i])?,
+            Assignment::None => writeln!(w, "{id},none,,0,0,{var},{PROPENSITY}")?,
+            Assignment::Control => {
+                // The action they would have been offered, so lift per action compares like
+                // with like (`bankscore outcomes`); the plan expects and spends nothing on them.
+                let would_be = candidates
+                    .options(i)
+                    .iter()
+                    .max_by(|a, b| a.expected_value.total_cmp(&b.expected_value))
+                    .map_or("", |o| candidates.actions[o.action as usize].as_str());
+                writeln!(w, "{id},control,{would_be},0,0,{var},{PROPENSITY}")?;
+            }
             Assignment::Target(k) => {
                 let o = candidates.options(i)[*k as usize];
                 writeln!(
                     w,
-                    "{},target,{},{},{}",
-                    ids[i], candidates.actions[o.action as usize], o.expected_value, o.cost
+                    "{id},target,{},{},{},{var},{PROPENSITY}",
+                    candidates.actions[o.action as usize], o.expected_value, o.cost
                 )?;
             }
         }

@@ -1,5 +1,5 @@
 //! PlanCampaign over gRPC: budget and capacities respected exactly, a reproducible control
-//! group, and the comparison with the naive plan.
+//! group, and the comparison with the naive plan; and the columns of `bankscore plan`'s file.
 
 use std::collections::HashMap;
 
@@ -7,7 +7,7 @@ use bankscore::batch::plan::in_control_group;
 use bankscore::service::pb::{self, batch_scoring_service_client::BatchScoringServiceClient};
 use tokio_stream::StreamExt;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{shipped_models, spawn_app};
 
 fn candidate(i: usize) -> pb::CampaignCandidate {
     let action = |id: &str, ev: f64, cost: f64| pb::CandidateAction {
@@ -190,4 +190,124 @@ async fn bad_campaign_settings_are_refused_naming_the_field() {
         "settings: the first message must carry the campaign settings"
     );
     app.stop().await.unwrap();
+}
+
+#[test]
+fn the_plan_file_carries_value_at_risk_propensity_and_the_action_control_customers_would_have_had()
+{
+    let bin = env!("CARGO_BIN_EXE_bankscore");
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |f: &str| tmp.path().join(f).display().to_string();
+    let models = shipped_models().display().to_string();
+    let (input, scored, plan) = (p("in.csv"), p("scored.csv"), p("plan.csv"));
+    for args in [
+        vec![
+            "generate",
+            "--rows",
+            "2000",
+            "--seed",
+            "3",
+            "--out",
+            input.as_str(),
+        ],
+        vec![
+            "score",
+            "--input",
+            input.as_str(),
+            "--out",
+            scored.as_str(),
+            "--models-dir",
+            models.as_str(),
+        ],
+        vec![
+            "plan",
+            "--scored",
+            scored.as_str(),
+            "--out",
+            plan.as_str(),
+            "--budget",
+            "3000",
+            "--campaign-id",
+            "2026-12",
+            "--control-share",
+            "0.2",
+        ],
+    ] {
+        let out = std::process::Command::new(bin)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let read = |f: &str| {
+        let text = std::fs::read_to_string(p(f)).unwrap();
+        let mut lines = text
+            .lines()
+            .map(|l| l.split(',').map(str::to_owned).collect::<Vec<_>>());
+        let header = lines.next().unwrap();
+        (header, lines.collect::<Vec<_>>())
+    };
+    let (header, plan) = read("plan.csv");
+    // The old columns first and in order, then the two the outcomes join needs.
+    assert_eq!(
+        header,
+        [
+            "customer_id",
+            "decision",
+            "action",
+            "expected_value",
+            "cost",
+            "value_at_risk",
+            "propensity"
+        ]
+    );
+    let (scored_header, scored) = read("scored.csv");
+    let col = |name: &str| scored_header.iter().position(|h| h == name).unwrap();
+    let (var, candidates) = (col("value_at_risk"), col("candidates"));
+    assert_eq!(plan.len(), scored.len());
+    let (mut control, mut with_action) = (0, 0);
+    for (r, s) in plan.iter().zip(&scored) {
+        assert_eq!(r[0], s[0], "the plan keeps the scored order");
+        assert_eq!(
+            r[5].parse::<f64>().unwrap(),
+            s[var].parse::<f64>().unwrap(),
+            "{}",
+            r[0]
+        );
+        assert_eq!(r[6], "1", "the plan is deterministic: {}", r[0]);
+        match r[1].as_str() {
+            "control" => {
+                control += 1;
+                assert!(in_control_group(&r[0], "2026-12", 0.2));
+                assert_eq!(
+                    (r[3].as_str(), r[4].as_str()),
+                    ("0", "0"),
+                    "control costs nothing"
+                );
+                // The would-be action: the customer's highest-EV candidate.
+                let best = s[candidates]
+                    .split('|')
+                    .filter(|c| !c.is_empty())
+                    .map(|c| {
+                        let parts: Vec<&str> = c.split(':').collect();
+                        (parts[0], parts[1].parse::<f64>().unwrap())
+                    })
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map_or("", |(a, _)| a);
+                assert_eq!(r[2], best, "{}", r[0]);
+                with_action += usize::from(!best.is_empty());
+            }
+            "target" => assert!(!r[2].is_empty() && r[4].parse::<f64>().unwrap() >= 0.0),
+            "none" => assert_eq!(r[2], ""),
+            other => panic!("decision {other}"),
+        }
+    }
+    assert!(
+        control > 300 && with_action > 0,
+        "{control} control, {with_action} with an action"
+    );
 }

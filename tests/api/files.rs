@@ -122,7 +122,12 @@ fn score_writes_one_row_per_good_customer_and_reports_bad_rows_by_line() {
     assert_eq!(rows.len(), 2997);
     let cost: f64 = rows.iter().map(|r| r[4].parse::<f64>().unwrap()).sum();
     assert!(cost <= 5000.0 + 1e-6, "cost {cost}");
-    assert!(rows.iter().filter(|r| r[2] == "rm_call").count() <= 20);
+    assert!(
+        rows.iter()
+            .filter(|r| r[1] == "target" && r[2] == "rm_call")
+            .count()
+            <= 20
+    );
     let control = rows.iter().filter(|r| r[1] == "control").count();
     assert!(
         (200..400).contains(&control),

@@ -12,6 +12,7 @@ pub(crate) mod hostile;
 mod limits;
 mod logs;
 mod metrics;
+mod outcomes;
 mod production;
 mod redeploy;
 mod scoring;

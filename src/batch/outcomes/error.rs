@@ -1,0 +1,110 @@
+//! What stops `bankscore outcomes`: each error names the file, and the column and line where
+//! there is one.
+
+use std::path::PathBuf;
+
+/// Why `bankscore outcomes` stopped; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutcomesError {
+    /// A file could not be opened, read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not readable as CSV (e.g. a row with the wrong number of fields).
+    #[error("{} line {line}: {source}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (the header is line 1).
+        line: u64,
+        /// The cause.
+        #[source]
+        source: csv::Error,
+    },
+    /// A required column is not in the header.
+    #[error("{} line 1: no `{column}` column", path.display())]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: &'static str,
+    },
+    /// The same customer twice in one file.
+    #[error("{} line {line}, column customer_id: customer `{customer_id}` appears twice (first on line {first_line})", path.display())]
+    DuplicateCustomer {
+        /// The file.
+        path: PathBuf,
+        /// Line of the second appearance.
+        line: u64,
+        /// Line of the first.
+        first_line: u64,
+        /// The customer.
+        customer_id: String,
+    },
+    /// An outcome that is not 0, 1, true or false.
+    #[error("{} line {line}, column churned: `{value}` is not 0, 1, true or false", path.display())]
+    BadOutcome {
+        /// The file.
+        path: PathBuf,
+        /// The line.
+        line: u64,
+        /// The value found.
+        value: String,
+    },
+    /// A decision other than target, control or none.
+    #[error("{} line {line}, column decision: `{value}` is not target, control or none", path.display())]
+    UnknownDecision {
+        /// The file.
+        path: PathBuf,
+        /// The line.
+        line: u64,
+        /// The value found.
+        value: String,
+    },
+    /// A number that does not parse or is not finite.
+    #[error("{} line {line}, column {column}: `{value}` is not a finite number", path.display())]
+    BadNumber {
+        /// The file.
+        path: PathBuf,
+        /// The line.
+        line: u64,
+        /// The column.
+        column: &'static str,
+        /// The value found.
+        value: String,
+    },
+    /// A `target` row without its action.
+    #[error("{} line {line}, column action: a target row must name its action", path.display())]
+    MissingAction {
+        /// The file.
+        path: PathBuf,
+        /// The line.
+        line: u64,
+    },
+    /// `--history` was asked for without `--customers`.
+    #[error("--history needs --customers: the customers file the campaign was scored from, whose columns the history carries")]
+    HistoryNeedsCustomers,
+    /// A customer of the decisions is not in the customers file.
+    #[error("{} line {line}, column customer_id: customer `{customer_id}` is not in {}", decisions.display(), customers.display())]
+    MissingCustomer {
+        /// The decisions file.
+        decisions: PathBuf,
+        /// Its line.
+        line: u64,
+        /// The customers file.
+        customers: PathBuf,
+        /// The customer.
+        customer_id: String,
+    },
+    /// The plan has no control group, so there is nothing to measure against.
+    #[error("{}, column decision: no `control` rows, so the campaign's lift cannot be measured (plan it with --campaign-id and --control-share)", path.display())]
+    NoControl {
+        /// The decisions file.
+        path: PathBuf,
+    },
+}
