@@ -1,0 +1,300 @@
+//! Learned uplift end to end: `train-uplift` on a campaign history writes a bundle whose `uplift/`
+//! models the server uses (τ = p_control − p_action, recomputable from the files); bad history
+//! is refused naming the column and row, with nothing written; a bundle whose uplift files are
+//! broken is refused with its reason while the old version keeps serving.
+
+use std::path::{Path, PathBuf};
+
+use bankscore::domain::churn::ChurnModel;
+use bankscore::model_store::format::{ModelFile, UpliftFile, UpliftKind};
+use bankscore::model_store::load_bundle;
+use bankscore::service::pb::{self, model_admin_service_client::ModelAdminServiceClient};
+use bankscore::training::campaign_history::write_campaign_history_csv;
+use bankscore::training::uplift::{train_uplift, UpliftSettings};
+
+use crate::helpers::{context, copy_shipped, customer, reseal, spawn_app_on};
+
+/// A seeded campaign history of `rows` customers (a quarter in the control group).
+fn history(dir: &Path, rows: u64) -> PathBuf {
+    let path = dir.join("history.csv");
+    let file = std::fs::File::create(&path).unwrap();
+    write_campaign_history_csv(file, rows, 5, 0.25).unwrap();
+    path
+}
+
+/// Rewrites `path` with `edit` applied to each data row's fields (header names given).
+fn edit_rows(path: &Path, mut edit: impl FnMut(usize, &[String], &mut Vec<String>)) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let mut out = header.join(",") + "\n";
+    for (i, line) in lines.enumerate() {
+        let mut fields: Vec<String> = line.split(',').map(str::to_owned).collect();
+        edit(i + 1, &header, &mut fields);
+        if !fields.is_empty() {
+            out += &(fields.join(",") + "\n");
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+fn column(header: &[String], name: &str) -> usize {
+    header.iter().position(|h| h == name).unwrap()
+}
+
+fn model(dir: &Path, file: &str) -> ChurnModel {
+    let m: ModelFile =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
+    ChurnModel::new(m.intercept, m.features, m.horizon_months).unwrap()
+}
+
+#[tokio::test]
+async fn the_server_decides_on_learned_uplift_that_a_validator_can_recompute_from_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    let v1 = copy_shipped(&models, "v1");
+    let v2 = models.join("churn/v2");
+    let history = history(tmp.path(), 24_000);
+    let mut settings = UpliftSettings::new(v1, history, v2.clone());
+    settings.min_churners = 30;
+    let report = train_uplift(&settings).expect("uplift trains");
+    assert!(report
+        .actions
+        .iter()
+        .filter(|a| a.uplift == UpliftKind::Learned)
+        .all(|a| a.evaluation.as_ref().is_some_and(|e| e.deciles.len() == 10)));
+    let written: UpliftFile =
+        serde_json::from_str(&std::fs::read_to_string(v2.join("uplift/evaluation.json")).unwrap())
+            .unwrap();
+    assert_eq!(written, report);
+    let card = std::fs::read_to_string(v2.join("MODEL_CARD.md")).unwrap();
+    assert!(card.contains("## Learned uplift"), "{card}");
+
+    let mut app = spawn_app_on(&models).await;
+    let control = model(&v2, "uplift/control.json");
+    let mut learned_seen = 0;
+    for seed in 0..40 {
+        let profile = customer(seed);
+        let reply = app
+            .client
+            .score(pb::ScoreRequest {
+                context: context("uplift"),
+                profile: Some((&profile).into()),
+                max_reasons: 3,
+                include_ineligible: false,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(reply.model.unwrap().version, "v2");
+        let decision = reply.decision.unwrap();
+        for o in &decision.ranked {
+            // EV = τ × value at risk − cost, whatever τ's source.
+            let ev = o.uplift * decision.value_at_risk - o.cost;
+            assert!((o.expected_value - ev).abs() < 1e-9, "{o:?}");
+            if o.uplift_source() == pb::UpliftSource::Learned {
+                learned_seen += 1;
+                let arm = model(&v2, &format!("uplift/{}.json", o.action_id));
+                assert_eq!(o.p_without_action, control.probability(&profile).unwrap());
+                assert_eq!(o.p_with_action, arm.probability(&profile).unwrap());
+                assert_eq!(o.uplift, o.p_without_action - o.p_with_action);
+                assert!(
+                    o.reason.contains("learned: p_churn without contact"),
+                    "{}",
+                    o.reason
+                );
+            }
+            if o.uplift <= 0.0 {
+                assert!(
+                    o.reason.contains("contact would make leaving likelier"),
+                    "{}",
+                    o.reason
+                );
+            }
+        }
+        if let Some(best) = &decision.best {
+            assert!(best.uplift > 0.0 && best.expected_value > 0.0, "{best:?}");
+        }
+    }
+    assert!(learned_seen > 40, "learned options seen: {learned_seen}");
+
+    // v3: an uplift model whose features are not model.json's is refused, v2 keeps serving.
+    let v3 = models.join("churn/v3");
+    std::fs::create_dir_all(v3.join("uplift")).unwrap();
+    for entry in walk(&v2) {
+        let rel = entry.strip_prefix(&v2).unwrap();
+        std::fs::copy(&entry, v3.join(rel)).unwrap();
+    }
+    let arm_file = v3.join("uplift/rm_call.json");
+    let mut arm: ModelFile =
+        serde_json::from_str(&std::fs::read_to_string(&arm_file).unwrap()).unwrap();
+    arm.features.swap(0, 1);
+    std::fs::write(&arm_file, serde_json::to_string_pretty(&arm).unwrap()).unwrap();
+    reseal(&v3);
+    let err = load_bundle(&v3).unwrap_err();
+    assert_eq!(err.file, "uplift/rm_call.json");
+    assert!(err.problem.contains("rm_call: feature 1 is"), "{err}");
+    let mut admin = ModelAdminServiceClient::new(app.channel.clone());
+    let list = admin
+        .reload(pb::ReloadRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .models
+        .unwrap();
+    let v3_state = list.versions.iter().find(|v| v.version == "v3").unwrap();
+    assert_eq!(v3_state.state(), pb::VersionState::Rejected);
+    assert!(
+        v3_state.load_error.contains("uplift/rm_call.json"),
+        "{v3_state:?}"
+    );
+    let reply = app
+        .client
+        .score(pb::ScoreRequest {
+            context: context("after"),
+            profile: Some((&customer(1)).into()),
+            max_reasons: 3,
+            include_ineligible: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.model.unwrap().version, "v2");
+    app.stop().await.unwrap();
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn an_action_with_too_little_data_keeps_its_prior_and_is_marked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    let v1 = copy_shipped(&models, "v1");
+    let history = history(tmp.path(), 16_000);
+    // Keep only 60 of rm_call's customers.
+    let mut kept = 0;
+    edit_rows(&history, |_, header, fields| {
+        if fields[column(header, "action")] == "rm_call" {
+            kept += 1;
+            if kept > 60 {
+                fields.clear();
+            }
+        }
+    });
+    let out = models.join("churn/v2");
+    let mut settings = UpliftSettings::new(v1, history, out.clone());
+    settings.min_churners = 20;
+    let report = train_uplift(&settings).unwrap();
+    let rm_call = report
+        .actions
+        .iter()
+        .find(|a| a.action == "rm_call")
+        .unwrap();
+    assert_eq!(rm_call.uplift, UpliftKind::Prior);
+    assert_eq!(rm_call.treated_rows, 60);
+    assert!(
+        rm_call
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("at least 20 of each needed")),
+        "{rm_call:?}"
+    );
+    assert!(!out.join("uplift/rm_call.json").exists());
+    assert!(out.join("uplift/fee_waiver.json").exists());
+    let loaded = load_bundle(&out).unwrap();
+    let uplift = loaded.scoring.uplift.expect("learned uplift loads");
+    let rm = loaded
+        .scoring
+        .actions
+        .actions
+        .iter()
+        .position(|a| a.id == "rm_call")
+        .unwrap();
+    assert!(uplift.arm(rm).is_none());
+}
+
+#[test]
+fn bad_campaign_history_is_refused_naming_the_column_and_row_and_nothing_is_written() {
+    type Edit = Box<dyn FnMut(usize, &[String], &mut Vec<String>)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "an unknown action id",
+            Box::new(|row, h, f| {
+                if row == 7 {
+                    f[column(h, "action")] = "mass_mailing".into();
+                }
+            }),
+            "row 7 (line 8), column `action`: `mass_mailing` is not an action of the bundle's catalog",
+        ),
+        (
+            "no control rows",
+            Box::new(|_, h, f| {
+                let a = column(h, "action");
+                if f[a] == "control" {
+                    f[a] = "fee_waiver".into();
+                }
+            }),
+            "no `control` rows",
+        ),
+        (
+            "an outcome other than 0/1",
+            Box::new(|row, h, f| {
+                if row == 12 {
+                    f[column(h, "churned")] = "2".into();
+                }
+            }),
+            "row 12 (line 13), label `churned`: `2` is not 0/1 or true/false",
+        ),
+        (
+            "a feature value that is not a number",
+            Box::new(|row, h, f| {
+                if row == 3 {
+                    f[column(h, "tenure_months")] = "long".into();
+                }
+            }),
+            "row 3 (line 4), column `tenure_months`: `long` is not a finite number",
+        ),
+        (
+            "a control group below the minimum",
+            Box::new(|_, h, f| {
+                let a = column(h, "action");
+                if f[a] == "control" && f[column(h, "customer_id")].ends_with("77") {
+                    return;
+                }
+                if f[a] == "control" {
+                    f.clear();
+                }
+            }),
+            "the control group is too small",
+        ),
+    ];
+    for (what, mut edit, expected) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let models = tmp.path().join("models");
+        let v1 = copy_shipped(&models, "v1");
+        let history = history(tmp.path(), 4_000);
+        edit_rows(&history, |row, h, f| edit(row, h, f));
+        let out = models.join("churn/v2");
+        let mut settings = UpliftSettings::new(v1, history, out.clone());
+        settings.min_churners = 10;
+        let err = format!("{:#}", train_uplift(&settings).unwrap_err());
+        assert!(err.contains(expected), "{what}: {err}");
+        assert!(!out.exists(), "{what}: {} was written", out.display());
+    }
+}
