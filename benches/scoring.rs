@@ -1,12 +1,15 @@
 //! Core scoring speed on the shipped model, one thread: full assessments (what `Score` computes),
-//! one at a time and a block at a time, and the churn probability alone.
+//! one at a time and a block at a time, and the churn probability alone; and the same full
+//! assessments with learned uplift for every action of the catalog (a control-group model and
+//! one model per action, as `train-uplift` writes them).
 //!
 //! `cargo bench --bench scoring`
 
 use std::hint::black_box;
 use std::path::Path;
 
-use bankscore::domain::{AssessOptions, BlockScratch, CustomerProfile};
+use bankscore::domain::churn::ChurnModel;
+use bankscore::domain::{AssessOptions, BlockScratch, CustomerProfile, ScoringModel, UpliftModels};
 use bankscore::model_store::load_bundle;
 use bankscore::training::synthetic::Generator;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -18,13 +21,80 @@ fn customers() -> Vec<CustomerProfile> {
     (0..CUSTOMERS).map(|_| g.next_customer().profile).collect()
 }
 
+/// `base` with its intercept and coefficients shifted: a model of the same features.
+fn shifted(base: &ChurnModel, k: usize) -> ChurnModel {
+    let mut features = base.features().to_vec();
+    for (j, f) in features.iter_mut().enumerate() {
+        f.coefficient *= 1.0 + 0.05 * ((j + k) % 5) as f64 - 0.1;
+    }
+    ChurnModel::new(
+        base.intercept() - 0.1 * k as f64,
+        features,
+        base.horizon_months(),
+    )
+    .expect("valid model")
+}
+
+/// The shipped model with a learned uplift model for every catalog action.
+fn with_learned_uplift(scoring: &ScoringModel) -> ScoringModel {
+    let arms = scoring
+        .actions
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.clone(), shifted(&scoring.churn, i + 1)))
+        .collect();
+    let uplift = UpliftModels::new(
+        &scoring.churn,
+        &scoring.actions,
+        shifted(&scoring.churn, 0),
+        arms,
+    )
+    .expect("same features");
+    ScoringModel {
+        uplift: Some(uplift),
+        ..scoring.clone()
+    }
+}
+
 fn scoring(c: &mut Criterion) {
     let model = load_bundle(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/churn/v1"))
         .expect("shipped bundle");
     let scoring = &model.scoring;
+    let learned = with_learned_uplift(scoring);
     let profiles = customers();
     let mut group = c.benchmark_group("core");
     group.throughput(Throughput::Elements(CUSTOMERS as u64));
+    group.bench_function(
+        "assess, learned uplift for every action (7 action models + control)",
+        |b| {
+            b.iter(|| {
+                for p in &profiles {
+                    black_box(
+                        learned
+                            .assess(black_box(p), AssessOptions::default())
+                            .unwrap(),
+                    );
+                }
+            })
+        },
+    );
+    group.bench_function("assess_block, learned uplift for every action", |b| {
+        let mut scratch = BlockScratch::default();
+        b.iter(|| {
+            for block in profiles.chunks(256) {
+                learned.assess_block(
+                    black_box(block),
+                    |_| false,
+                    AssessOptions::default(),
+                    &mut scratch,
+                    |_, a| {
+                        black_box(a.unwrap());
+                    },
+                );
+            }
+        })
+    });
     group.bench_function(
         "assess (full Score: churn + 3 reasons, value, tier, arbitration)",
         |b| {

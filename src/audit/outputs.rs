@@ -30,6 +30,10 @@ pub struct Chosen {
     pub action: String,
     /// Its expected value; `None` for `no_action`.
     pub expected_value: Option<f64>,
+    /// The probability with which the policy made this decision (1 when deterministic; absent
+    /// in records written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propensity: Option<f64>,
 }
 
 /// What the decision answered. Parts an RPC does not compute are absent.
@@ -63,6 +67,7 @@ impl Outputs {
                     |o| model.actions.actions[o.action].id.clone(),
                 ),
                 expected_value: best.map(|o| o.expected_value),
+                propensity: Some(a.decision.propensity),
             }),
             ..Self::of_value(&a.value_assessment())
         }
@@ -157,6 +162,14 @@ fn differences(recorded: &Outputs, replayed: &Outputs) -> Vec<String> {
         recorded.decision.as_ref().and_then(|d| d.expected_value),
         replayed.decision.as_ref().and_then(|d| d.expected_value),
     );
+    // Records written before the propensity was recorded have none to compare.
+    if let Some(p) = recorded.decision.as_ref().and_then(|d| d.propensity) {
+        number(
+            "decision.propensity",
+            Some(p),
+            replayed.decision.as_ref().and_then(|d| d.propensity),
+        );
+    }
     if recorded.tier != replayed.tier {
         out.push(format!(
             "tier: recorded {:?}, replayed {:?}",
@@ -207,6 +220,7 @@ mod tests {
             decision: Some(Chosen {
                 action: "fee_waiver".into(),
                 expected_value: Some(3.5),
+                propensity: Some(1.0),
             }),
         }
     }
@@ -227,6 +241,7 @@ mod tests {
         b.decision = Some(Chosen {
             action: "no_action".into(),
             expected_value: None,
+            propensity: Some(1.0),
         });
         let diffs = outputs().differences(&b);
         assert_eq!(diffs.len(), 4, "{diffs:?}");

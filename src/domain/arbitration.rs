@@ -7,6 +7,7 @@
 //! the customer stays (DOMAIN §1, §5).
 
 use super::actions::{check_eligibility, ActionCatalog, IneligibilityRule};
+use super::exploration::Exploration;
 use super::profile::CustomerProfile;
 use super::tier::ValueTier;
 
@@ -68,19 +69,32 @@ pub struct Decision {
     pub ineligible: Vec<Ineligible>,
     /// Value at risk the expected values use.
     pub value_at_risk: f64,
+    /// Index in `ranked` of the action the policy takes: 0 (the highest expected value) unless
+    /// the bundle's exploration chose another action worth taking.
+    pub chosen: usize,
+    /// The probability with which the policy made this decision (1 when deterministic).
+    pub propensity: f64,
 }
 
 impl Decision {
-    /// The winning action: the highest expected value, if it is positive and the action reduces
-    /// churn (`τ > 0`).
+    /// The action the policy takes: the highest expected value if it is positive and the action
+    /// reduces churn (`τ > 0`), or the action exploration chose among those.
     #[inline]
     pub fn best(&self) -> Option<&ActionOption> {
-        self.ranked.first().filter(|o| o.worth_taking())
+        self.ranked.get(self.chosen).filter(|o| o.worth_taking())
     }
 
-    /// The runner-up behind the best action, if any.
+    /// The runner-up behind the highest expected value when the policy takes it, if any.
     pub fn runner_up(&self) -> Option<&ActionOption> {
+        if self.explored() {
+            return None;
+        }
         self.best().and(self.ranked.get(1))
+    }
+
+    /// Whether exploration chose an action other than the highest expected value.
+    pub fn explored(&self) -> bool {
+        self.chosen > 0
     }
 }
 
@@ -128,6 +142,7 @@ pub fn arbitrate(
         catalog,
         customer,
         &mut NoLearnedUplift,
+        None,
         collect_ineligible,
         &mut decision,
     );
@@ -135,11 +150,13 @@ pub fn arbitrate(
 }
 
 /// Ranks every eligible action into `decision`, reusing its buffers (customer after customer),
-/// with learned uplift where `learned` has it.
+/// with learned uplift where `learned` has it, then chooses: the highest expected value, or with
+/// `exploration` sometimes another action worth taking, recording the choice's probability.
 pub fn arbitrate_into(
     catalog: &ActionCatalog,
     customer: Situation<'_>,
     learned: &mut impl LearnedUplift,
+    exploration: Option<&Exploration>,
     collect_ineligible: bool,
     decision: &mut Decision,
 ) {
@@ -147,6 +164,8 @@ pub fn arbitrate_into(
         ranked,
         ineligible,
         value_at_risk: at_risk,
+        chosen,
+        propensity,
     } = decision;
     ranked.clear();
     ranked.reserve(catalog.actions.len());
@@ -187,12 +206,33 @@ pub fn arbitrate_into(
     }
     // Stable sort: equal EVs keep catalog order.
     ranked.sort_by(|a, b| b.expected_value.total_cmp(&a.expected_value));
+    // Actions worth taking are a prefix: EV > 0 implies τ > 0 (value at risk, cost >= 0).
+    let k = ranked.iter().take_while(|o| o.worth_taking()).count();
+    (*chosen, *propensity) = match exploration {
+        Some(e) if k > 0 => {
+            let c = e.choose(&customer.profile.customer_id, k);
+            (c.index, c.propensity)
+        }
+        _ => (0, 1.0),
+    };
 }
 
 impl Decision {
     /// Why the decision is what it is, naming actions through `catalog`.
     pub fn explanation(&self, catalog: &ActionCatalog) -> String {
         let name = |o: &ActionOption| catalog.actions[o.action].id.as_str();
+        if let (true, Some(taken), Some(top)) = (self.explored(), self.best(), self.ranked.first())
+        {
+            return format!(
+                "`{}` chosen by exploration (probability {:.4}), expected value {:.2}; the highest \
+                 expected value is `{}`'s ({:.2})",
+                name(taken),
+                self.propensity,
+                taken.expected_value,
+                name(top),
+                top.expected_value
+            );
+        }
         match (self.best(), self.ranked.first()) {
             (Some(best), _) => match self.runner_up() {
                 Some(next) => format!(
@@ -378,6 +418,7 @@ mod tests {
             &catalog(),
             situation(&p, ValueTier::B, 0.3, 1000.0),
             &mut learned,
+            None,
             false,
             &mut d,
         );
@@ -412,6 +453,7 @@ mod tests {
             &c,
             situation(&p, ValueTier::B, 0.3, 1000.0),
             &mut learned,
+            None,
             false,
             &mut d,
         );
@@ -428,6 +470,50 @@ mod tests {
             expected_value: 0.0,
         };
         assert!(!zero.worth_taking());
+    }
+
+    #[test]
+    fn exploration_takes_another_action_worth_taking_and_records_its_probability() {
+        // p = 0.3, VaR 1000: rm_call EV 50 and fee_waiver EV 35 are both worth taking (k = 2).
+        // ε = 0.5: rm_call 1 − 0.5 + 0.25 = 0.75, fee_waiver 0.25.
+        let explore = Exploration {
+            epsilon: 0.5,
+            salt: "2026-12".into(),
+        };
+        let mut seen = [0usize; 2];
+        for i in 0..400 {
+            let mut p = sample_profile();
+            p.customer_id = format!("C{i}");
+            let mut d = Decision::default();
+            arbitrate_into(
+                &catalog(),
+                situation(&p, ValueTier::B, 0.3, 1000.0),
+                &mut NoLearnedUplift,
+                Some(&explore),
+                false,
+                &mut d,
+            );
+            let taken = d.best().unwrap();
+            if d.explored() {
+                seen[1] += 1;
+                assert_eq!(taken.action, 0);
+                assert_eq!(d.propensity, 0.25);
+                assert_eq!(
+                    d.explanation(&catalog()),
+                    "`fee_waiver` chosen by exploration (probability 0.2500), expected value 35.00; \
+                     the highest expected value is `rm_call`'s (50.00)"
+                );
+            } else {
+                seen[0] += 1;
+                assert_eq!(taken.action, 1);
+                assert_eq!(d.propensity, 0.75);
+            }
+        }
+        assert!(seen[1] > 60 && seen[1] < 140, "{seen:?}");
+        // Without exploration every decision is deterministic.
+        let p = sample_profile();
+        let d = arbitrate(&catalog(), situation(&p, ValueTier::B, 0.3, 1000.0), false);
+        assert_eq!((d.chosen, d.propensity), (0, 1.0));
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! - [`value`]: realized, potential (CLV) and influence value;
 //! - [`tier`]: ABC cut-offs, key accounts and the sleeping rule;
 //! - [`actions`]: the retention action catalog and eligibility gates;
+//! - [`exploration`]: ε-exploration among actions worth taking, with the propensity recorded;
 //! - [`uplift`]: learned uplift models (control group and one per action, a T-learner);
 //! - [`arbitration`]: expected-value ranking and the next best action.
 
 pub mod actions;
 pub mod arbitration;
 pub mod churn;
+pub mod exploration;
 pub mod profile;
 pub mod tier;
 pub mod uplift;
@@ -40,6 +42,8 @@ pub struct ScoringModel {
     pub actions: ActionCatalog,
     /// Learned uplift (`uplift/` in the bundle); actions without a model use their prior.
     pub uplift: Option<UpliftModels>,
+    /// Exploration (`policy.toml` `[exploration]`); `None`: always the highest expected value.
+    pub exploration: Option<exploration::Exploration>,
 }
 
 /// Options of a full assessment.
@@ -169,6 +173,7 @@ impl ScoringModel {
                 &self.actions,
                 customer,
                 &mut uplift.for_customer(&self.churn, p),
+                self.exploration.as_ref(),
                 include_ineligible,
                 &mut decision,
             ),
@@ -176,6 +181,7 @@ impl ScoringModel {
                 &self.actions,
                 customer,
                 &mut arbitration::NoLearnedUplift,
+                self.exploration.as_ref(),
                 include_ineligible,
                 &mut decision,
             ),
@@ -289,6 +295,7 @@ pub(crate) mod tests {
                 ],
             },
             uplift: None,
+            exploration: None,
         }
     }
 

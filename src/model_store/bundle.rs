@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use super::checksum::{parse_manifest, sha256_hex};
 use super::consistency::{check_evaluation, golden_values};
 use super::format::{
-    files, Evaluation, GoldenFile, ModelFile, ModelMetadata, PolicyFile, FORMAT_VERSION,
+    files, Evaluation, GoldenFile, ModelFile, ModelMetadata, PolicyFile, UpliftFile, UpliftKind,
+    FORMAT_VERSION,
 };
 use crate::domain::{ActionCatalog, ChurnModel, ScoringModel, UpliftModels};
 
@@ -122,6 +123,11 @@ pub fn load_bundle(dir: &Path) -> Result<LoadedModel, BundleError> {
         .tiers
         .validate()
         .map_err(|e| fail(files::POLICY, e.to_string()))?;
+    if let Some(exploration) = &policy.exploration {
+        exploration
+            .validate()
+            .map_err(|e| fail(files::POLICY, e.to_string()))?;
+    }
 
     let actions: ActionCatalog = toml::from_str(&contents[files::ACTIONS])
         .map_err(|e| fail(files::ACTIONS, e.to_string()))?;
@@ -152,6 +158,7 @@ pub fn load_bundle(dir: &Path) -> Result<LoadedModel, BundleError> {
             tiers: policy.tiers,
             actions,
             uplift,
+            exploration: policy.exploration,
         },
         metadata,
         evaluation,
@@ -212,9 +219,48 @@ fn load_uplift(
         .map_err(|e| fail(file, e.to_string()))?;
         arms.push((action.to_owned(), arm));
     }
-    UpliftModels::new(base, catalog, control, arms)
-        .map(Some)
-        .map_err(|e| fail(files::UPLIFT_CONTROL, e.to_string()))
+    let models = UpliftModels::new(base, catalog, control, arms)
+        .map_err(|e| fail(files::UPLIFT_CONTROL, e.to_string()))?;
+    check_uplift_evaluation(contents, catalog, &models)
+        .map_err(|e| fail(files::UPLIFT_EVALUATION, e))?;
+    Ok(Some(models))
+}
+
+/// `uplift/evaluation.json` must parse and say, for every catalog action, what the bundle holds:
+/// `learned` exactly for the actions with a model file.
+fn check_uplift_evaluation(
+    contents: &BTreeMap<String, String>,
+    catalog: &ActionCatalog,
+    models: &UpliftModels,
+) -> Result<(), String> {
+    let text = contents
+        .get(files::UPLIFT_EVALUATION)
+        .ok_or("missing: the bundle has uplift models")?;
+    let report: UpliftFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let listed: Vec<&str> = report.actions.iter().map(|a| a.action.as_str()).collect();
+    let catalog_ids: Vec<&str> = catalog.actions.iter().map(|a| a.id.as_str()).collect();
+    if listed != catalog_ids {
+        return Err(format!(
+            "lists actions {listed:?}, actions.toml has {catalog_ids:?}"
+        ));
+    }
+    for (i, a) in report.actions.iter().enumerate() {
+        let has_model = models.arm(i).is_some();
+        if has_model != (a.uplift == UpliftKind::Learned) {
+            return Err(format!(
+                "`{}` is marked {:?} but uplift/{}.json {}",
+                a.action,
+                a.uplift,
+                a.action,
+                if has_model {
+                    "exists"
+                } else {
+                    "does not exist"
+                }
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every golden example must reproduce its probability within the file's tolerance.

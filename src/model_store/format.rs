@@ -3,7 +3,7 @@
 //! | file | content |
 //! |---|---|
 //! | `model.json` | the fitted churn model: intercept, features with transform, standardization and coefficient |
-//! | `policy.toml` | value parameters (`[value]`) and the tier policy (`[tiers]`) |
+//! | `policy.toml` | value parameters (`[value]`), the tier policy (`[tiers]`) and optional exploration (`[exploration]`) |
 //! | `actions.toml` | the retention action catalog, editable by the business |
 //! | `metadata.json` | when and on what data the model was trained, with its validation metrics |
 //! | `evaluation.json` | calibration, lift, coefficient table, feature and score distributions |
@@ -74,13 +74,16 @@ pub struct ModelFile {
 }
 
 /// `policy.toml`.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyFile {
     /// Value model parameters.
     pub value: ValueParams,
     /// Tier policy.
     pub tiers: TierPolicy,
+    /// Optional ε-exploration among actions worth taking; absent: always the best action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exploration: Option<crate::domain::exploration::Exploration>,
 }
 
 /// `metadata.json`: what a model validator needs to trace the model to its data.

@@ -287,6 +287,7 @@ fn stream_assessment(
             .map(|o| scoring.actions.actions[o.action].id.clone())
             .unwrap_or_default(),
         best_expected_value: best.map_or(0.0, |o| o.expected_value),
+        propensity: a.decision.propensity,
         candidates: a
             .decision
             .ranked

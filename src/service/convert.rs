@@ -299,6 +299,8 @@ pub fn decision(model: &ScoringModel, d: &Decision, p_churn: f64) -> pb::Retenti
             })
             .collect(),
         value_at_risk: d.value_at_risk,
+        propensity: d.propensity,
+        explored: d.explored(),
     }
 }
 

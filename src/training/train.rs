@@ -328,7 +328,11 @@ pub fn train(settings: &TrainSettings) -> anyhow::Result<TrainedBundle> {
         intercept: churn.intercept(),
         features: churn.features().to_vec(),
     };
-    let policy = PolicyFile { value, tiers };
+    let policy = PolicyFile {
+        value,
+        tiers,
+        exploration: None,
+    };
     let model_card = model_card(&model, &policy, &metadata, &evaluation);
     Ok(TrainedBundle {
         model,

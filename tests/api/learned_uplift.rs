@@ -139,6 +139,23 @@ async fn the_server_decides_on_learned_uplift_that_a_validator_can_recompute_fro
     let err = load_bundle(&v3).unwrap_err();
     assert_eq!(err.file, "uplift/rm_call.json");
     assert!(err.problem.contains("rm_call: feature 1 is"), "{err}");
+    // A learned action's model file missing: uplift/evaluation.json no longer matches.
+    let v4 = models.join("churn/.v4");
+    std::fs::create_dir_all(v4.join("uplift")).unwrap();
+    for entry in walk(&v2) {
+        std::fs::copy(&entry, v4.join(entry.strip_prefix(&v2).unwrap())).unwrap();
+    }
+    std::fs::remove_file(v4.join("uplift/fee_waiver.json")).unwrap();
+    reseal(&v4);
+    let err = load_bundle(&v4).unwrap_err();
+    assert_eq!(err.file, "uplift/evaluation.json", "{err}");
+    assert!(
+        err.problem
+            .contains("`fee_waiver` is marked Learned but uplift/fee_waiver.json does not exist"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&v4).unwrap();
+
     let mut admin = ModelAdminServiceClient::new(app.channel.clone());
     let list = admin
         .reload(pb::ReloadRequest {})
@@ -297,4 +314,70 @@ fn bad_campaign_history_is_refused_naming_the_column_and_row_and_nothing_is_writ
         assert!(err.contains(expected), "{what}: {err}");
         assert!(!out.exists(), "{what}: {} was written", out.display());
     }
+}
+
+#[tokio::test]
+async fn with_exploration_the_server_sometimes_takes_another_action_worth_taking_and_says_how_likely(
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let v1 = copy_shipped(tmp.path(), "v1");
+    let policy = std::fs::read_to_string(v1.join("policy.toml")).unwrap();
+    std::fs::write(
+        v1.join("policy.toml"),
+        policy.clone() + "\n[exploration]\nepsilon = 1.0\nsalt = \"2026-12\"\n",
+    )
+    .unwrap();
+    reseal(&v1);
+    let err = load_bundle(&v1).unwrap_err();
+    assert_eq!(err.file, "policy.toml");
+    assert!(
+        err.problem
+            .contains("exploration.epsilon is 1, expected 0 <= ε < 1"),
+        "{err}"
+    );
+    std::fs::write(
+        v1.join("policy.toml"),
+        policy + "\n[exploration]\nepsilon = 0.4\nsalt = \"2026-12\"\n",
+    )
+    .unwrap();
+    reseal(&v1);
+
+    let mut app = spawn_app_on(tmp.path()).await;
+    let (mut explored, mut taken) = (0, 0);
+    for seed in 0..300 {
+        let d = app
+            .client
+            .score(pb::ScoreRequest {
+                context: context("explore"),
+                profile: Some((&customer(seed)).into()),
+                max_reasons: 0,
+                include_ineligible: false,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .decision
+            .unwrap();
+        let k = d.ranked.iter().filter(|o| o.expected_value > 0.0).count() as f64;
+        match &d.best {
+            None => assert_eq!(d.propensity, 1.0),
+            Some(best) if d.explored => {
+                explored += 1;
+                assert_ne!(best.action_id, d.ranked[0].action_id);
+                assert!((d.propensity - 0.4 / k).abs() < 1e-12, "{d:?}");
+                assert!(d.reason.contains("chosen by exploration"), "{}", d.reason);
+            }
+            Some(best) => {
+                taken += 1;
+                assert_eq!(best.action_id, d.ranked[0].action_id);
+                let want = if k > 1.0 { 0.6 + 0.4 / k } else { 1.0 };
+                assert!((d.propensity - want).abs() < 1e-12, "{d:?}");
+            }
+        }
+    }
+    assert!(
+        explored > 0 && taken > explored,
+        "explored {explored}, taken {taken}"
+    );
+    app.stop().await.unwrap();
 }
