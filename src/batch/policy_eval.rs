@@ -149,7 +149,7 @@ pub fn evaluate(
             .map_err(|e| PolicyEvalError::BadField {
                 path: log.into(),
                 row: row.row,
-                line: row.line,
+                line: reader.line_of(&row),
                 column: format!("extra.{}", e.key),
                 problem: crate::domain::FieldProblem::Missing,
             })?;

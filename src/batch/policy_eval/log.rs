@@ -27,8 +27,8 @@ pub const CONTROL: &str = "control";
 pub struct LoggedRow {
     /// 1-based data row.
     pub row: u64,
-    /// Its line in the file.
-    pub line: u64,
+    /// The byte where it starts (for [`LogReader::line_of`]).
+    pub start: u64,
     /// The logged arm: 0 for `control`, `i + 1` for catalog action `i`.
     pub arm: usize,
     /// The probability with which the logging policy chose that arm.
@@ -148,7 +148,9 @@ impl LogReader {
         }
         self.row += 1;
         let row = self.row;
-        let line = self.record.position().map_or(row + 1, csv::Position::line);
+        let start = self.record.position().map_or(0, csv::Position::byte);
+        // Counted only when a row is refused: see `line_at`.
+        let line = || self.line_at(start);
         let path = || self.path.clone();
         let field = |c: usize| self.record.get(c).unwrap_or("").trim();
 
@@ -159,7 +161,7 @@ impl LogReader {
             .ok_or_else(|| PolicyEvalError::UnknownAction {
                 path: path(),
                 row,
-                line,
+                line: line(),
                 value: value.into(),
                 known: self.known_actions(),
             })?;
@@ -171,7 +173,7 @@ impl LogReader {
             .ok_or_else(|| PolicyEvalError::BadPropensity {
                 path: path(),
                 row,
-                line,
+                line: line(),
                 value: value.into(),
             })?;
         let value = field(self.churned);
@@ -182,7 +184,7 @@ impl LogReader {
                 return Err(PolicyEvalError::BadOutcome {
                     path: path(),
                     row,
-                    line,
+                    line: line(),
                     value: value.into(),
                 })
             }
@@ -191,7 +193,7 @@ impl LogReader {
         let bad = |column: &str, problem| PolicyEvalError::BadField {
             path: path(),
             row,
-            line,
+            line: line(),
             column: column.into(),
             problem,
         };
@@ -202,7 +204,7 @@ impl LogReader {
             t => t.parse::<f64>().map_err(|_| PolicyEvalError::NotANumber {
                 path: path(),
                 row,
-                line,
+                line: line(),
                 column: column.into(),
                 value: t.into(),
             }),
@@ -222,16 +224,31 @@ impl LogReader {
         }
         Ok(Some(LoggedRow {
             row,
-            line,
+            start,
             arm,
             propensity,
             churned,
         }))
     }
 
-    /// The log's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The line of a row read before, for a message about it.
+    pub fn line_of(&self, row: &LoggedRow) -> u64 {
+        self.line_at(row.start)
+    }
+
+    /// The line of the row starting at byte `start`. The csv reader's own line count is one
+    /// short after a CRLF line end (it starts the next record on the `\n`), so the line is
+    /// counted from the bytes: one plus the line feeds before the row's first byte, and one more
+    /// when the row starts on the `\n` of a CRLF. 0 if the file cannot be read again.
+    fn line_at(&self, start: u64) -> u64 {
+        let Ok(bytes) = std::fs::read(&self.path) else {
+            return 0;
+        };
+        let start = usize::try_from(start)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let before = bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64;
+        1 + before + u64::from(bytes.get(start) == Some(&b'\n'))
     }
 
     fn known_actions(&self) -> String {
