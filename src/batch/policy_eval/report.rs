@@ -64,7 +64,8 @@ pub fn summary_table(e: &PolicyEvaluation) -> String {
     for (label, interval, ess) in rows(e) {
         let (value, ci) = interval_cells(interval);
         let ess = ess.map_or_else(String::new, |n| format!("{n:.0}"));
-        let _ = writeln!(s, "{label:<34} {value:>13} {ci:>26} {ess:>9}");
+        let line = format!("{label:<34} {value:>13} {ci:>26} {ess:>9}");
+        let _ = writeln!(s, "{}", line.trim_end());
     }
     let _ = writeln!(s, "{:<24} {:>9} {:>10}", "arm", "logged", "candidate");
     for a in &e.arms {
