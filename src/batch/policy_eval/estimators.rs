@@ -213,7 +213,7 @@ mod tests {
         assert!((e.direct_method.value - 150.0).abs() < 1e-12);
         // SNIPS: (400 + 200) / (2 + 2) = 150.
         assert!((e.snips.unwrap().value - 150.0).abs() < 1e-12);
-        // IPS terms 400, 200, 0, 0: mean 150, sd √(((250² + 50² + 150² + 150²) / 3) = 191.49,
+        // IPS terms 400, 200, 0, 0: mean 150, sd √((250² + 50² + 150² + 150²) / 3) = 191.49,
         // se 95.74, interval 150 ± 187.65.
         assert!((e.ips.std_error - 95.742_710_8).abs() < 1e-6, "{:?}", e.ips);
         assert!((e.ips.low - (150.0 - Z_95 * 95.742_710_8)).abs() < 1e-6);
