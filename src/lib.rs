@@ -4,7 +4,8 @@
 //! - [`domain`]: the pure scoring core (profile, churn model, value, tiers, actions, arbitration);
 //! - [`model_store`]: the on-disk model bundle format, its validation and the registry of loaded versions;
 //! - [`training`]: the synthetic customer generator and `bankscore train` (linfa logistic regression);
-//! - [`batch`]: offline scoring of files, campaign planning, and measuring a campaign's lift (`bankscore outcomes`);
+//! - [`batch`]: offline scoring of files, campaign planning, measuring a campaign's lift (`bankscore outcomes`),
+//!   and estimating a candidate bundle's policy value from logged decisions (`bankscore evaluate-policy`);
 //! - [`audit`]: the decision audit log (keyed customer hashes, rotation) and its replay;
 //! - [`service`]: the tonic edge: conversions, bearer-token auth, limits, health, reflection, TLS and `serve`;
 //! - [`client`]: `bankscore call`, one RPC with a profile from a JSON file;

@@ -53,6 +53,9 @@ enum Command {
     Plan(PlanArgs),
     /// Measure what a planned campaign did against its control group, from observed churn.
     Outcomes(OutcomesArgs),
+    /// Estimate what a candidate bundle's retention policy would keep, from decisions logged
+    /// under the current policy with their outcomes (IPS, self-normalized IPS, doubly robust).
+    EvaluatePolicy(EvaluatePolicyArgs),
     /// Declare the champion and challenger versions (writes models/<name>/deployment.toml).
     Deploy(DeployArgs),
     /// Show a running server's model versions, shadow comparison and last reload.
@@ -477,6 +480,23 @@ struct OutcomesArgs {
     history: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct EvaluatePolicyArgs {
+    /// The candidate bundle, models/<name>/<version>.
+    #[arg(long)]
+    bundle: PathBuf,
+    /// Decisions with outcomes: a campaign history CSV (customer columns, action, propensity,
+    /// churned), as `generate --campaign-history` and `outcomes --history` write it.
+    #[arg(long)]
+    log: PathBuf,
+    /// JSON file to write with every number.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Markdown report to write.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
 fn parse_capacity(s: &str) -> Result<(String, u64), String> {
     let (action, n) = s
         .split_once('=')
@@ -602,6 +622,7 @@ fn main() -> anyhow::Result<()> {
         Command::Score(args) => score(args),
         Command::Plan(args) => plan(args),
         Command::Outcomes(args) => outcomes(args),
+        Command::EvaluatePolicy(args) => evaluate_policy(args),
         Command::Validate { bundle } => {
             let m = load_bundle(&bundle)?;
             println!(
@@ -857,6 +878,23 @@ fn outcomes(args: OutcomesArgs) -> anyhow::Result<()> {
     }
     if let (Some(history), Some(rows)) = (args.history, run.history_rows) {
         println!("history: {rows} rows → {}", history.display());
+    }
+    Ok(())
+}
+
+fn evaluate_policy(args: EvaluatePolicyArgs) -> anyhow::Result<()> {
+    use bankscore::batch::policy_eval;
+    let evaluation = policy_eval::run(&policy_eval::PolicyEvalFiles {
+        bundle: args.bundle,
+        log: args.log,
+        json: args.json.clone(),
+        report: args.report.clone(),
+    })?;
+    print!("{}", policy_eval::summary_table(&evaluation));
+    for (what, path) in [("json", args.json), ("report", args.report)] {
+        if let Some(path) = path {
+            println!("{what} → {}", path.display());
+        }
     }
     Ok(())
 }

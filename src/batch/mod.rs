@@ -1,6 +1,8 @@
 //! Batch work on the scoring core: the low-priority bulk executor, offline file scoring
 //! (`bankscore score`), campaign planning within a budget (`bankscore plan`, `PlanCampaign`),
-//! and measuring what a campaign did against its control group (`bankscore outcomes`).
+//! measuring what a campaign did against its control group (`bankscore outcomes`), and
+//! estimating what a candidate bundle's policy would retain from logged decisions
+//! (`bankscore evaluate-policy`).
 
 mod executor;
 pub mod file_format;
@@ -8,6 +10,7 @@ pub mod outcomes;
 mod parquet_out;
 pub mod plan;
 pub mod plan_file;
+pub mod policy_eval;
 pub mod read;
 pub mod score_file;
 mod staged;
