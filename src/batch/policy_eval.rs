@@ -59,6 +59,40 @@ impl TargetPolicy for BestAction {
     }
 }
 
+/// The bundle's policy as it is specified: with `policy.toml` `[exploration]`, each of the `k`
+/// actions worth taking with probability `ε/k`, plus `1 − ε` for the highest expected value;
+/// without it, [`BestAction`]. (The server draws from these probabilities with a hash of the
+/// customer id; the estimate averages over the draw.)
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BundlePolicy {
+    epsilon: f64,
+}
+
+impl BundlePolicy {
+    /// The policy of `model`.
+    pub fn of(model: &ScoringModel) -> Self {
+        Self {
+            epsilon: model.exploration.as_ref().map_or(0.0, |e| e.epsilon),
+        }
+    }
+}
+
+impl TargetPolicy for BundlePolicy {
+    fn probabilities(&self, assessment: &Assessment, pi: &mut [f64]) {
+        pi.fill(0.0);
+        let ranked = &assessment.decision.ranked;
+        let k = ranked.iter().take_while(|o| o.worth_taking()).count();
+        if k == 0 {
+            pi[0] = 1.0;
+            return;
+        }
+        let share = self.epsilon / k as f64;
+        for (j, o) in ranked[..k].iter().enumerate() {
+            pi[o.action + 1] = share + if j == 0 { 1.0 - self.epsilon } else { 0.0 };
+        }
+    }
+}
+
 /// The churn probability the candidate predicts for this customer under each arm, into `p`
 /// (see the module's outcome model).
 pub fn predicted_churn(
@@ -206,7 +240,7 @@ pub struct PolicyEvalFiles {
     pub report: Option<PathBuf>,
 }
 
-/// Loads the candidate, evaluates its own decisions ([`BestAction`]) on the log, and writes the
+/// Loads the candidate, evaluates its own policy ([`BundlePolicy`]) on the log, and writes the
 /// JSON and the report when asked, all or nothing.
 ///
 /// # Errors
@@ -214,7 +248,11 @@ pub struct PolicyEvalFiles {
 /// written.
 pub fn run(files: &PolicyEvalFiles) -> Result<PolicyEvaluation, PolicyEvalError> {
     let candidate = load_bundle(&files.bundle)?;
-    let evaluation = evaluate(&candidate, &files.log, &BestAction)?;
+    let evaluation = evaluate(
+        &candidate,
+        &files.log,
+        &BundlePolicy::of(&candidate.scoring),
+    )?;
     let io = |(path, source)| PolicyEvalError::Io { path, source };
     let mut staged = Staged::new();
     if let Some(path) = &files.json {

@@ -36,7 +36,11 @@ fn write_log(path: &Path, n: u64, seed: u64) -> Vec<CampaignCustomer> {
 /// The true values per customer of the candidate's policy and of the logging policy (random
 /// arms), from each customer's true churn probability under each arm:
 /// `E[r | x, a] = (1 − p_a(x)) × value_at_risk − cost(a)`.
-fn true_values(model: &ScoringModel, customers: &[CampaignCustomer]) -> (f64, f64) {
+fn true_values(
+    model: &ScoringModel,
+    customers: &[CampaignCustomer],
+    policy: &dyn TargetPolicy,
+) -> (f64, f64) {
     let ids: Vec<&str> = model.actions.actions.iter().map(|a| &*a.id).collect();
     assert_eq!(
         ids, CAMPAIGN_ACTIONS,
@@ -44,6 +48,7 @@ fn true_values(model: &ScoringModel, customers: &[CampaignCustomer]) -> (f64, f6
     );
     let treated_share = (1.0 - DEFAULT_CONTROL_SHARE) / CAMPAIGN_ACTIONS.len() as f64;
     let (mut candidate, mut logged) = (0.0, 0.0);
+    let mut pi = vec![0.0; ids.len() + 1];
     for c in customers {
         let a = model.assess(&c.profile, AssessOptions::default()).unwrap();
         let var = a.value.value_at_risk;
@@ -52,7 +57,12 @@ fn true_values(model: &ScoringModel, customers: &[CampaignCustomer]) -> (f64, f6
             0 => (1.0 - p0) * var,
             i => (1.0 - (p0 - c.true_uplift[i - 1])) * var - model.actions.actions[i - 1].cost,
         };
-        candidate += expected(a.decision.best().map_or(0, |o| o.action + 1));
+        policy.probabilities(&a, &mut pi);
+        candidate += pi
+            .iter()
+            .enumerate()
+            .map(|(arm, &p)| if p > 0.0 { p * expected(arm) } else { 0.0 })
+            .sum::<f64>();
         logged += DEFAULT_CONTROL_SHARE * expected(0)
             + (1..=ids.len())
                 .map(|i| treated_share * expected(i))
@@ -68,8 +78,9 @@ fn check_against_truth(bundle: &Path, dir: &Path, n: u64, seed: u64) -> (Estimat
     let candidate = load_bundle(bundle).unwrap();
     let log = dir.join(format!("log-{seed}.csv"));
     let customers = write_log(&log, n, seed);
-    let (truth, logged_truth) = true_values(&candidate.scoring, &customers);
-    let e = evaluate(&candidate, &log, &BestAction).unwrap().estimates;
+    let policy = BundlePolicy::of(&candidate.scoring);
+    let (truth, logged_truth) = true_values(&candidate.scoring, &customers, &policy);
+    let e = evaluate(&candidate, &log, &policy).unwrap().estimates;
     let show = |name: &str, i: &Interval| {
         format!(
             "{name} {:.2} [{:.2}, {:.2}] width {:.2}",
@@ -131,6 +142,23 @@ fn ips_and_doubly_robust_cover_the_true_value_of_a_bundle_with_learned_uplift() 
     train_uplift(&settings).unwrap();
     // A log the uplift models never saw.
     check_against_truth(&learned, dir.path(), 4_000, 202);
+}
+
+#[test]
+fn an_exploring_bundles_policy_is_evaluated_with_its_own_probabilities() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = shipped_copy(tmp.path());
+    let policy = std::fs::read_to_string(bundle.join("policy.toml")).unwrap();
+    std::fs::write(
+        bundle.join("policy.toml"),
+        policy + "\n[exploration]\nepsilon = 0.3\nsalt = \"2026-12\"\n",
+    )
+    .unwrap();
+    crate::model_store::reseal_bundle(&bundle).unwrap();
+    let model = load_bundle(&bundle).unwrap();
+    assert_eq!(BundlePolicy::of(&model.scoring).epsilon, 0.3);
+    // IPS and DR cover the true value of the policy with its exploration probabilities.
+    check_against_truth(&bundle, tmp.path(), 4_000, 303);
 }
 
 #[test]
@@ -298,7 +326,11 @@ fn the_intervals_cover_the_true_value_in_about_95_percent_of_logs() {
     let logs = 40;
     for seed in 0..logs {
         let customers = write_log(&log, 1_500, 1_000 + seed);
-        let (truth, _) = true_values(&candidate.scoring, &customers);
+        let (truth, _) = true_values(
+            &candidate.scoring,
+            &customers,
+            &BundlePolicy::of(&candidate.scoring),
+        );
         let e = evaluate(&candidate, &log, &BestAction).unwrap().estimates;
         ips += usize::from(e.ips.covers(truth));
         dr += usize::from(e.doubly_robust.covers(truth));
