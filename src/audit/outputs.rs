@@ -34,6 +34,10 @@ pub struct Chosen {
     /// in records written before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub propensity: Option<f64>,
+    /// For a customer of the bundle's control group, the action withheld (`action` is then
+    /// `no_action`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<String>,
 }
 
 /// What the decision answered. Parts an RPC does not compute are absent.
@@ -68,6 +72,10 @@ impl Outputs {
                 ),
                 expected_value: best.map(|o| o.expected_value),
                 propensity: Some(a.decision.propensity),
+                withheld: a
+                    .decision
+                    .withheld()
+                    .map(|o| model.actions.actions[o.action].id.clone()),
             }),
             ..Self::of_value(&a.value_assessment())
         }
@@ -221,6 +229,7 @@ mod tests {
                 action: "fee_waiver".into(),
                 expected_value: Some(3.5),
                 propensity: Some(1.0),
+                withheld: None,
             }),
         }
     }
@@ -242,6 +251,7 @@ mod tests {
             action: "no_action".into(),
             expected_value: None,
             propensity: Some(1.0),
+            withheld: None,
         });
         let diffs = outputs().differences(&b);
         assert_eq!(diffs.len(), 4, "{diffs:?}");

@@ -61,11 +61,13 @@ impl TargetPolicy for BestAction {
 
 /// The bundle's policy as it is specified: with `policy.toml` `[exploration]`, each of the `k`
 /// actions worth taking with probability `ε/k`, plus `1 − ε` for the highest expected value;
-/// without it, [`BestAction`]. (The server draws from these probabilities with a hash of the
+/// without it, [`BestAction`]; with `[control_group]`, no action with probability `share` and the
+/// above scaled by `1 − share`. (The server draws from these probabilities with a hash of the
 /// customer id; the estimate averages over the draw.)
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BundlePolicy {
     epsilon: f64,
+    control_share: f64,
 }
 
 impl BundlePolicy {
@@ -73,6 +75,7 @@ impl BundlePolicy {
     pub fn of(model: &ScoringModel) -> Self {
         Self {
             epsilon: model.exploration.as_ref().map_or(0.0, |e| e.epsilon),
+            control_share: model.control_group.as_ref().map_or(0.0, |g| g.share),
         }
     }
 }
@@ -86,9 +89,12 @@ impl TargetPolicy for BundlePolicy {
             pi[0] = 1.0;
             return;
         }
+        // The control group takes no action; everyone else is decided as above.
+        pi[0] = self.control_share;
+        let acting = 1.0 - self.control_share;
         let share = self.epsilon / k as f64;
         for (j, o) in ranked[..k].iter().enumerate() {
-            pi[o.action + 1] = share + if j == 0 { 1.0 - self.epsilon } else { 0.0 };
+            pi[o.action + 1] = acting * (share + if j == 0 { 1.0 - self.epsilon } else { 0.0 });
         }
     }
 }

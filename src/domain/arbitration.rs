@@ -7,7 +7,7 @@
 //! the customer stays (DOMAIN §1, §5).
 
 use super::actions::{check_eligibility, ActionCatalog, IneligibilityRule};
-use super::exploration::Exploration;
+use super::exploration::{ControlGroup, Exploration};
 use super::profile::CustomerProfile;
 use super::tier::ValueTier;
 
@@ -74,13 +74,37 @@ pub struct Decision {
     pub chosen: usize,
     /// The probability with which the policy made this decision (1 when deterministic).
     pub propensity: f64,
+    /// The customer is in the bundle's control group: the action the policy chose is withheld
+    /// ([`Decision::withheld`]) and nothing is done.
+    pub control: bool,
+}
+
+/// How a bundle's policy decides among the ranked actions: exploration and a control group.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Policy<'a> {
+    /// ε-exploration among actions worth taking.
+    pub exploration: Option<&'a Exploration>,
+    /// Customers held out to measure what actions achieve.
+    pub control_group: Option<&'a ControlGroup>,
 }
 
 impl Decision {
     /// The action the policy takes: the highest expected value if it is positive and the action
     /// reduces churn (`τ > 0`), or the action exploration chose among those.
+    /// `None` for a customer in the control group.
     #[inline]
     pub fn best(&self) -> Option<&ActionOption> {
+        if self.control {
+            return None;
+        }
+        self.ranked.get(self.chosen).filter(|o| o.worth_taking())
+    }
+
+    /// For a customer in the control group, the action the policy would have taken.
+    pub fn withheld(&self) -> Option<&ActionOption> {
+        if !self.control {
+            return None;
+        }
         self.ranked.get(self.chosen).filter(|o| o.worth_taking())
     }
 
@@ -142,7 +166,7 @@ pub fn arbitrate(
         catalog,
         customer,
         &mut NoLearnedUplift,
-        None,
+        Policy::default(),
         collect_ineligible,
         &mut decision,
     );
@@ -151,12 +175,13 @@ pub fn arbitrate(
 
 /// Ranks every eligible action into `decision`, reusing its buffers (customer after customer),
 /// with learned uplift where `learned` has it, then chooses: the highest expected value, or with
-/// `exploration` sometimes another action worth taking, recording the choice's probability.
+/// exploration sometimes another action worth taking; a customer of the control group gets none.
+/// The decision records its probability under `policy`.
 pub fn arbitrate_into(
     catalog: &ActionCatalog,
     customer: Situation<'_>,
     learned: &mut impl LearnedUplift,
-    exploration: Option<&Exploration>,
+    policy: Policy<'_>,
     collect_ineligible: bool,
     decision: &mut Decision,
 ) {
@@ -166,6 +191,7 @@ pub fn arbitrate_into(
         value_at_risk: at_risk,
         chosen,
         propensity,
+        control,
     } = decision;
     ranked.clear();
     ranked.reserve(catalog.actions.len());
@@ -208,19 +234,38 @@ pub fn arbitrate_into(
     ranked.sort_by(|a, b| b.expected_value.total_cmp(&a.expected_value));
     // Actions worth taking are a prefix: EV > 0 implies τ > 0 (value at risk, cost >= 0).
     let k = ranked.iter().take_while(|o| o.worth_taking()).count();
-    (*chosen, *propensity) = match exploration {
+    let id = &customer.profile.customer_id;
+    (*chosen, *propensity) = match policy.exploration {
         Some(e) if k > 0 => {
-            let c = e.choose(&customer.profile.customer_id, k);
+            let c = e.choose(id, k);
             (c.index, c.propensity)
         }
         _ => (0, 1.0),
     };
+    // Held out only when there is something to withhold: otherwise no action is certain.
+    *control = false;
+    if let (Some(group), true) = (policy.control_group, k > 0) {
+        if group.contains(id) {
+            *control = true;
+            *propensity = group.share;
+        } else {
+            *propensity *= 1.0 - group.share;
+        }
+    }
 }
 
 impl Decision {
     /// Why the decision is what it is, naming actions through `catalog`.
     pub fn explanation(&self, catalog: &ActionCatalog) -> String {
         let name = |o: &ActionOption| catalog.actions[o.action].id.as_str();
+        if let Some(held) = self.withheld() {
+            return format!(
+                "no action: the customer is in the control group; `{}` (expected value {:.2}) is \
+                 withheld to measure what retention actions achieve",
+                name(held),
+                held.expected_value
+            );
+        }
         if let (true, Some(taken), Some(top)) = (self.explored(), self.best(), self.ranked.first())
         {
             return format!(
@@ -418,7 +463,7 @@ mod tests {
             &catalog(),
             situation(&p, ValueTier::B, 0.3, 1000.0),
             &mut learned,
-            None,
+            Policy::default(),
             false,
             &mut d,
         );
@@ -453,7 +498,7 @@ mod tests {
             &c,
             situation(&p, ValueTier::B, 0.3, 1000.0),
             &mut learned,
-            None,
+            Policy::default(),
             false,
             &mut d,
         );
@@ -489,7 +534,10 @@ mod tests {
                 &catalog(),
                 situation(&p, ValueTier::B, 0.3, 1000.0),
                 &mut NoLearnedUplift,
-                Some(&explore),
+                Policy {
+                    exploration: Some(&explore),
+                    control_group: None,
+                },
                 false,
                 &mut d,
             );
@@ -514,6 +562,60 @@ mod tests {
         let p = sample_profile();
         let d = arbitrate(&catalog(), situation(&p, ValueTier::B, 0.3, 1000.0), false);
         assert_eq!((d.chosen, d.propensity), (0, 1.0));
+    }
+
+    #[test]
+    fn a_customer_in_the_control_group_gets_no_action_and_the_withheld_one_is_named() {
+        // Share 0.5: about half are held out. p = 0.3, VaR 1000: rm_call (EV 50) is worth taking.
+        let group = ControlGroup {
+            share: 0.5,
+            salt: "2026-12".into(),
+        };
+        let policy = Policy {
+            exploration: None,
+            control_group: Some(&group),
+        };
+        let mut held = 0;
+        for i in 0..200 {
+            let mut p = sample_profile();
+            p.customer_id = format!("C{i}");
+            let mut d = Decision::default();
+            arbitrate_into(
+                &catalog(),
+                situation(&p, ValueTier::B, 0.3, 1000.0),
+                &mut NoLearnedUplift,
+                policy,
+                false,
+                &mut d,
+            );
+            assert_eq!(d.control, group.contains(&p.customer_id));
+            assert_eq!(d.propensity, 0.5);
+            if d.control {
+                held += 1;
+                assert!(d.best().is_none());
+                assert_eq!(d.withheld().unwrap().action, 1);
+                assert_eq!(
+                    d.explanation(&catalog()),
+                    "no action: the customer is in the control group; `rm_call` (expected value \
+                     50.00) is withheld to measure what retention actions achieve"
+                );
+            } else {
+                assert_eq!(d.best().unwrap().action, 1);
+                assert!(d.withheld().is_none());
+            }
+        }
+        assert!((70..130).contains(&held), "{held}");
+        // Nothing worth taking: no action for certain, whatever the group.
+        let mut d = Decision::default();
+        arbitrate_into(
+            &catalog(),
+            situation(&sample_profile(), ValueTier::B, 0.01, 1000.0),
+            &mut NoLearnedUplift,
+            policy,
+            false,
+            &mut d,
+        );
+        assert!(!d.control && d.propensity == 1.0);
     }
 
     #[test]

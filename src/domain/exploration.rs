@@ -6,6 +6,10 @@
 //!
 //! With `k` actions worth taking, the best one is chosen with probability `1 − ε + ε/k` and
 //! each other one with `ε/k`; that probability (the propensity) is recorded with the decision.
+//!
+//! A real-time control group works the same way: a share of customers, drawn by a hash of their
+//! id and a salt, get no action even when one is worth taking, so that what the actions achieve
+//! can be measured against them (`bankscore outcomes`).
 
 /// The `[exploration]` table of `policy.toml`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -22,6 +26,8 @@ pub struct Exploration {
 pub enum ExplorationError {
     #[error("exploration.epsilon is {0}, expected 0 <= ε < 1")]
     Epsilon(f64),
+    #[error("control_group.share is {0}, expected 0 < share < 1")]
+    ControlShare(f64),
 }
 
 /// Which of `k` actions worth taking (ranked best first) a decision takes, and its probability.
@@ -31,6 +37,37 @@ pub struct Choice {
     pub index: usize,
     /// The probability with which the policy chose it.
     pub propensity: f64,
+}
+
+/// The `[control_group]` table of `policy.toml`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlGroup {
+    /// Share of customers held out, 0 < share < 1 (e.g. 0.05).
+    pub share: f64,
+    /// With the customer id, decides who is held out; change it to draw a new group.
+    pub salt: String,
+}
+
+impl ControlGroup {
+    /// Checks the share's range.
+    ///
+    /// # Errors
+    /// The share outside 0..1 (exclusive) or not a number.
+    pub fn validate(&self) -> Result<(), ExplorationError> {
+        if self.share > 0.0 && self.share < 1.0 {
+            Ok(())
+        } else {
+            Err(ExplorationError::ControlShare(self.share))
+        }
+    }
+
+    /// Whether `customer_id` is in the control group.
+    pub fn contains(&self, customer_id: &str) -> bool {
+        // A draw independent of exploration's for the same salt.
+        let h = fnv1a(self.salt.as_bytes(), customer_id.as_bytes()) ^ 0x5bd1_e995_c0a7_f00d;
+        unit(splitmix(h)) < self.share
+    }
 }
 
 impl Exploration {
@@ -168,6 +205,36 @@ mod tests {
                 propensity: 1.0
             }
         );
+    }
+
+    #[test]
+    fn the_control_group_is_about_its_share_reproducible_and_redrawn_by_a_new_salt() {
+        let group = ControlGroup {
+            share: 0.1,
+            salt: "2026-12".into(),
+        };
+        let members: Vec<bool> = (0..20_000)
+            .map(|i| group.contains(&format!("C{i}")))
+            .collect();
+        let share = members.iter().filter(|&&m| m).count() as f64 / 20_000.0;
+        assert!((share - 0.1).abs() < 0.009, "{share}");
+        assert!((0..20_000).all(|i| group.contains(&format!("C{i}")) == members[i]));
+        let next = ControlGroup {
+            salt: "2027-01".into(),
+            ..group.clone()
+        };
+        let moved = (0..20_000)
+            .filter(|&i| next.contains(&format!("C{i}")) != members[i])
+            .count();
+        assert!(moved > 2_000, "{moved}");
+        for bad in [0.0, 1.0, f64::NAN] {
+            assert!(ControlGroup {
+                share: bad,
+                salt: "x".into()
+            }
+            .validate()
+            .is_err());
+        }
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct ScoringModel {
     pub uplift: Option<UpliftModels>,
     /// Exploration (`policy.toml` `[exploration]`); `None`: always the highest expected value.
     pub exploration: Option<exploration::Exploration>,
+    /// Real-time control group (`policy.toml` `[control_group]`); `None`: nobody held out.
+    pub control_group: Option<exploration::ControlGroup>,
 }
 
 /// Options of a full assessment.
@@ -168,12 +170,16 @@ impl ScoringModel {
             p_churn: churn.probability,
             value_at_risk: value.value_at_risk,
         };
+        let policy = arbitration::Policy {
+            exploration: self.exploration.as_ref(),
+            control_group: self.control_group.as_ref(),
+        };
         match &self.uplift {
             Some(uplift) => arbitration::arbitrate_into(
                 &self.actions,
                 customer,
                 &mut uplift.for_customer(&self.churn, p),
-                self.exploration.as_ref(),
+                policy,
                 include_ineligible,
                 &mut decision,
             ),
@@ -181,7 +187,7 @@ impl ScoringModel {
                 &self.actions,
                 customer,
                 &mut arbitration::NoLearnedUplift,
-                self.exploration.as_ref(),
+                policy,
                 include_ineligible,
                 &mut decision,
             ),
@@ -296,6 +302,7 @@ pub(crate) mod tests {
             },
             uplift: None,
             exploration: None,
+            control_group: None,
         }
     }
 

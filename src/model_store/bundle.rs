@@ -128,6 +128,11 @@ pub fn load_bundle(dir: &Path) -> Result<LoadedModel, BundleError> {
             .validate()
             .map_err(|e| fail(files::POLICY, e.to_string()))?;
     }
+    if let Some(group) = &policy.control_group {
+        group
+            .validate()
+            .map_err(|e| fail(files::POLICY, e.to_string()))?;
+    }
 
     let actions: ActionCatalog = toml::from_str(&contents[files::ACTIONS])
         .map_err(|e| fail(files::ACTIONS, e.to_string()))?;
@@ -159,6 +164,7 @@ pub fn load_bundle(dir: &Path) -> Result<LoadedModel, BundleError> {
             actions,
             uplift,
             exploration: policy.exploration,
+            control_group: policy.control_group,
         },
         metadata,
         evaluation,

@@ -3,7 +3,7 @@
 //! | file | content |
 //! |---|---|
 //! | `model.json` | the fitted churn model: intercept, features with transform, standardization and coefficient |
-//! | `policy.toml` | value parameters (`[value]`), the tier policy (`[tiers]`) and optional exploration (`[exploration]`) |
+//! | `policy.toml` | value parameters (`[value]`), the tier policy (`[tiers]`) and optional exploration (`[exploration]`) and control group (`[control_group]`) |
 //! | `actions.toml` | the retention action catalog, editable by the business |
 //! | `metadata.json` | when and on what data the model was trained, with its validation metrics |
 //! | `evaluation.json` | calibration, lift, coefficient table, feature and score distributions |
@@ -84,6 +84,9 @@ pub struct PolicyFile {
     /// Optional ε-exploration among actions worth taking; absent: always the best action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exploration: Option<crate::domain::exploration::Exploration>,
+    /// Optional real-time control group; absent: nobody is held out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_group: Option<crate::domain::exploration::ControlGroup>,
 }
 
 /// `metadata.json`: what a model validator needs to trace the model to its data.

@@ -288,6 +288,12 @@ fn stream_assessment(
             .unwrap_or_default(),
         best_expected_value: best.map_or(0.0, |o| o.expected_value),
         propensity: a.decision.propensity,
+        control_group: a.decision.control,
+        withheld_action_id: a
+            .decision
+            .withheld()
+            .map(|o| scoring.actions.actions[o.action].id.clone())
+            .unwrap_or_default(),
         candidates: a
             .decision
             .ranked

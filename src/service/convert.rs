@@ -301,6 +301,8 @@ pub fn decision(model: &ScoringModel, d: &Decision, p_churn: f64) -> pb::Retenti
         value_at_risk: d.value_at_risk,
         propensity: d.propensity,
         explored: d.explored(),
+        control_group: d.control,
+        withheld: d.withheld().map(option),
     }
 }
 

@@ -332,6 +332,7 @@ pub fn train(settings: &TrainSettings) -> anyhow::Result<TrainedBundle> {
         value,
         tiers,
         exploration: None,
+        control_group: None,
     };
     let model_card = model_card(&model, &policy, &metadata, &evaluation);
     Ok(TrainedBundle {

@@ -185,6 +185,16 @@ async fn the_server_decides_on_learned_uplift_that_a_validator_can_recompute_fro
     app.stop().await.unwrap();
 }
 
+/// `p` with its own customer id (the helper's customers all share the generator's first id, and
+/// exploration and the control group draw by id).
+fn with_id(
+    mut p: bankscore::domain::CustomerProfile,
+    seed: u64,
+) -> bankscore::domain::CustomerProfile {
+    p.customer_id = format!("C-{seed}");
+    p
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -349,7 +359,7 @@ async fn with_exploration_the_server_sometimes_takes_another_action_worth_taking
             .client
             .score(pb::ScoreRequest {
                 context: context("explore"),
-                profile: Some((&customer(seed)).into()),
+                profile: Some((&with_id(customer(seed), seed)).into()),
                 max_reasons: 0,
                 include_ineligible: false,
             })
@@ -379,5 +389,53 @@ async fn with_exploration_the_server_sometimes_takes_another_action_worth_taking
         explored > 0 && taken > explored,
         "explored {explored}, taken {taken}"
     );
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_control_group_customer_gets_no_action_and_the_reply_names_the_withheld_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v1 = copy_shipped(tmp.path(), "v1");
+    let policy = std::fs::read_to_string(v1.join("policy.toml")).unwrap();
+    std::fs::write(
+        v1.join("policy.toml"),
+        policy + "\n[control_group]\nshare = 0.3\nsalt = \"2026-12\"\n",
+    )
+    .unwrap();
+    reseal(&v1);
+    let mut app = spawn_app_on(tmp.path()).await;
+    let (mut held, mut acted) = (0, 0);
+    for seed in 0..300 {
+        let d = app
+            .client
+            .score(pb::ScoreRequest {
+                context: context("control"),
+                profile: Some((&with_id(customer(seed), seed)).into()),
+                max_reasons: 0,
+                include_ineligible: false,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .decision
+            .unwrap();
+        if d.control_group {
+            held += 1;
+            assert_eq!(d.kind(), pb::DecisionKind::NoAction);
+            assert!(d.best.is_none());
+            let withheld = d.withheld.as_ref().unwrap();
+            assert_eq!(withheld.action_id, d.ranked[0].action_id);
+            assert!(withheld.expected_value > 0.0);
+            assert!(d.reason.contains("control group"), "{}", d.reason);
+            assert_eq!(d.propensity, 0.3);
+        } else if d.best.is_some() {
+            acted += 1;
+            assert!(d.withheld.is_none());
+            assert!((d.propensity - 0.7).abs() < 1e-12, "{d:?}");
+        } else {
+            assert_eq!(d.propensity, 1.0);
+        }
+    }
+    assert!(held > 0 && acted > held, "held {held}, acted {acted}");
     app.stop().await.unwrap();
 }
