@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sklearn_parity import load_xy_and  # noqa: E402  (the same feature transforms)
 
