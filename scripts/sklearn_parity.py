@@ -103,13 +103,20 @@ def cmd_prepare(a: argparse.Namespace) -> int:
 
 def load_xy(path: str, features: list[dict], label: str) -> tuple[np.ndarray, np.ndarray]:
     """Transformed feature matrix and labels; `extra.<col>` is read from column `<col>`."""
+    x, y, _ = load_xy_and(path, features, label, [])
+    return x, y
+
+
+def load_xy_and(path: str, features: list[dict], label: str,
+                also: list[str]) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """As load_xy, plus the columns `also` as read (e.g. a campaign history's `action`)."""
     header = set(pd.read_csv(path, nrows=0).columns)
     cols = [f["name"] if f["name"] in header else f["name"].removeprefix(EXTRA_PREFIX)
             for f in features]
-    missing = [c for c in cols + [label] if c not in header]
+    missing = [c for c in cols + [label] + also if c not in header]
     if missing:
         die(f"{path}: missing columns {missing}")
-    df = pd.read_csv(path, usecols=cols + [label], low_memory=False)
+    df = pd.read_csv(path, usecols=list(dict.fromkeys(cols + [label] + also)), low_memory=False)
     xs = []
     for f, c in zip(features, cols):
         v = df[c].to_numpy(dtype=float)
@@ -118,7 +125,7 @@ def load_xy(path: str, features: list[dict], label: str) -> tuple[np.ndarray, np
         elif f["transform"] != "identity":
             die(f"feature `{f['name']}`: unknown transform `{f['transform']}`")
         xs.append(v)
-    return np.column_stack(xs), label_column(df[label], label)
+    return np.column_stack(xs), label_column(df[label], label), df[also]
 
 
 def cmd_compare(a: argparse.Namespace) -> int:

@@ -9,41 +9,22 @@
 # Exit 1 when, on the validation rows, |ΔAUC| > PARITY_AUC_TOL (0.005) or max |Δp| >
 # PARITY_DP_TOL (0.01); exit 2 on a setup or training error.
 #
-# Environment: BANKSCORE_BIN (target/release/bankscore, built if missing), L2 (1.0),
-# OUT_DIR (/tmp/bankscore-parity), PARITY_VENV (/tmp/bankscore-parity-venv), PARITY_PYTHON
-# (python3.11, else python3), PARITY_SEED (80/20 split seed, 42), TRAIN_ROWS / VALID_ROWS
-# (200000 / 50000).
+# Environment: BANKSCORE_BIN (the release binary of $CARGO_TARGET_DIR or target/, built if
+# missing), L2 (1.0), OUT_DIR (/tmp/bankscore-parity), PARITY_VENV (/tmp/bankscore-parity-venv),
+# PARITY_PYTHON (python3.11, else python3), PARITY_SEED (80/20 split seed, 42), TRAIN_ROWS /
+# VALID_ROWS (200000 / 50000).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SCRIPTS="$ROOT/scripts"
-BIN="${BANKSCORE_BIN:-$ROOT/target/release/bankscore}"
 L2="${L2:-1.0}"
 OUT_DIR="${OUT_DIR:-/tmp/bankscore-parity}"
-VENV="${PARITY_VENV:-/tmp/bankscore-parity-venv}"
 
 die() { echo "sklearn_parity: $*" >&2; exit 2; }
 [[ $# -eq 0 || $# -eq 2 ]] || die "usage: $0 [DATA.csv LABEL]"
-if [[ -z "${BANKSCORE_BIN:-}" && ! -x "$BIN" ]]; then
-  (cd "$ROOT" && cargo build --release --locked) >&2 || die "cargo build failed"
-fi
-[[ -x "$BIN" ]] || die "$BIN is not an executable"
-
-# Python venv from the pinned requirements (reinstalled only when that file changes).
-REQ="$SCRIPTS/requirements-parity.txt"
-if [[ ! -x "$VENV/bin/python" ]]; then
-  PY="${PARITY_PYTHON:-$(command -v python3.11 || echo python3)}"
-  echo "creating venv $VENV with $PY" >&2
-  "$PY" -m venv "$VENV" || die "cannot create a venv with $PY"
-fi
-STAMP="$VENV/.bankscore-parity-requirements.sha256"
-WANT="$(sha256sum "$REQ" | cut -d' ' -f1)"
-if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ]]; then
-  echo "installing $REQ into $VENV" >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ" || die "pip install failed"
-  echo "$WANT" >"$STAMP"
-fi
-PARITY=("$VENV/bin/python" "$SCRIPTS/sklearn_parity.py")
+# BIN (built if missing) and the venv's PARITY_PY.
+source "$SCRIPTS/parity_env.sh"
+PARITY=("$PARITY_PY" "$SCRIPTS/sklearn_parity.py")
 
 # Data.
 DATA_DIR="$OUT_DIR/data"

@@ -280,10 +280,19 @@ pub struct UpliftTraining {
     pub l2: f64,
     /// An arm needs this many churners and this many stayers in its training rows.
     pub min_churners: u64,
-    /// Share of each arm held out for the evaluation.
+    /// Where the evaluation's rows came from: `split` (each arm's seeded hold-out) or the
+    /// validation history's file name (every history row fitted). Files written before the field
+    /// existed were split.
+    #[serde(default = "split_validation")]
+    pub validation: String,
+    /// Share of each arm held out for the evaluation (split only, else 0).
     pub validation_share: f64,
     /// Seed of the split.
     pub seed: u64,
+}
+
+fn split_validation() -> String {
+    "split".to_owned()
 }
 
 /// Whether an action's uplift is learned or its catalog prior.
@@ -370,6 +379,32 @@ mod tests {
                 .features
                 .len(),
             2
+        );
+    }
+
+    #[test]
+    fn uplift_training_reads_the_validation_it_wrote_and_an_older_file_as_split() {
+        let written = UpliftTraining {
+            learner: "t_learner".into(),
+            l2: 1.0,
+            min_churners: 50,
+            validation: "valid.csv".into(),
+            validation_share: 0.0,
+            seed: 42,
+        };
+        let text = serde_json::to_string(&written).unwrap();
+        assert!(text.contains(r#""validation":"valid.csv""#), "{text}");
+        assert_eq!(
+            serde_json::from_str::<UpliftTraining>(&text).unwrap(),
+            written
+        );
+        let older = r#"{"learner": "t_learner", "l2": 1.0, "min_churners": 50,
+            "validation_share": 0.3, "seed": 42}"#;
+        assert_eq!(
+            serde_json::from_str::<UpliftTraining>(older)
+                .unwrap()
+                .validation,
+            "split"
         );
     }
 }

@@ -123,6 +123,22 @@ pub fn model_card(
 /// The heading the uplift section of a model card starts with.
 pub(super) const UPLIFT_HEADING: &str = "\n## Learned uplift\n";
 
+/// Which rows the uplift evaluation below ran on.
+fn evaluated_on(t: &crate::model_store::format::UpliftTraining) -> String {
+    if t.validation == "split" {
+        format!(
+            "{:.0}% of each arm held out for the evaluation (seed {})",
+            t.validation_share * 100.0,
+            t.seed
+        )
+    } else {
+        format!(
+            "every arm fitted on all its rows and evaluated on the campaign history `{}`",
+            t.validation
+        )
+    }
+}
+
 /// The model card's section on learned uplift: what was learned from which history, and how each
 /// action's uplift ranks customers on held-out rows.
 pub(super) fn uplift_section(report: &crate::model_store::format::UpliftFile) -> String {
@@ -134,9 +150,9 @@ pub(super) fn uplift_section(report: &crate::model_store::format::UpliftFile) ->
         group ({} customers, {} churners) and one per action on its treated customers, each in `model.json`'s format \
         and features (`uplift/`). For customer x, τ_a(x) = p_control(x) − p_a(x): the churn reduction action a buys; \
         EV = τ × value at risk − cost, and an action with τ ≤ 0 is never recommended. L2 {}; each arm needs {} churners \
-        and {} stayers; {:.0}% of each arm held out (seed {}).\n",
+        and {} stayers; {}.\n",
         report.trained_at, h.source, h.rows, h.sha256, h.control_rows, h.control_churners,
-        t.l2, t.min_churners, t.min_churners, t.validation_share * 100.0, t.seed);
+        t.l2, t.min_churners, t.min_churners, evaluated_on(t));
     let _ = writeln!(s, "| action | uplift | treated | churners | Qini | AUUC | reduction top 10% | top 30% | everyone |");
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
     for a in &report.actions {

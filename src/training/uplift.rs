@@ -1,8 +1,9 @@
 //! `bankscore train-uplift`: learn each action's uplift from campaign history (a T-learner).
 //!
-//! load the bundle → load the history → check it → split each arm → fit the control group's
-//! churn model and one per action → evaluate on the held-out rows → write a new bundle version
-//! with `uplift/` → load it back as the server would.
+//! load the bundle → load the history (and the validation history, if given) → check them →
+//! split each arm (or fit on all of it) → fit the control group's churn model and one per action
+//! → evaluate on the held-out rows (or the validation history's arms) → write a new bundle
+//! version with `uplift/` → load it back as the server would.
 //!
 //! Campaign history is the training data's customer columns plus `action` (a catalog action id,
 //! or `control` for the control group that got nothing) and `churned` (0/1, the outcome within
@@ -35,20 +36,23 @@ pub const ACTION_COLUMN: &str = "action";
 /// The outcome column.
 pub const OUTCOME_COLUMN: &str = "churned";
 
-/// Uplift training settings. Defaults: at least 50 churners and 50 stayers per arm, 30% of each
-/// arm held out (seed 42), L2 1.0.
+/// Uplift training settings. Defaults: at least 50 churners and 50 stayers per arm, no
+/// validation history and 30% of each arm held out (seed 42), L2 1.0.
 #[derive(Debug, Clone)]
 pub struct UpliftSettings {
     /// The bundle whose features, catalog and policy the new version keeps.
     pub bundle: PathBuf,
     /// Campaign history (CSV).
     pub history: PathBuf,
+    /// Campaign history to evaluate on, checked as `history` is; when given every row of
+    /// `history` is fitted and `validation_share` is not used.
+    pub validation_history: Option<PathBuf>,
     /// The new bundle version, `models/<name>/<version>` (must not exist).
     pub out: PathBuf,
     /// An arm needs this many churners and this many stayers in its training rows; an action
     /// below it keeps its catalog prior, the control group below it is an error.
     pub min_churners: u64,
-    /// Share of each arm held out for the evaluation.
+    /// Share of each arm held out for the evaluation when there is no validation history.
     pub validation_share: f64,
     /// Seed of the split.
     pub seed: u64,
@@ -64,6 +68,7 @@ impl UpliftSettings {
         Self {
             bundle,
             history,
+            validation_history: None,
             out,
             min_churners: 50,
             validation_share: 0.3,
@@ -74,48 +79,62 @@ impl UpliftSettings {
     }
 }
 
-/// One arm of the history: its rows, split.
+/// One arm of the history: the rows it is fitted on, and its size in the history.
 struct Arm {
     train: Vec<usize>,
-    validation: Vec<usize>,
     churners: u64,
     rows: u64,
+}
+
+/// The rows the evaluation scores: per arm (0 = control), its held-out rows of the history or
+/// its rows of the validation history.
+struct HeldOut<'a> {
+    data: &'a Dataset,
+    rows: Vec<Vec<usize>>,
 }
 
 /// Learns uplift from `settings.history` and writes the new bundle version.
 ///
 /// # Errors
-/// The bundle does not load; the history lacks a column, has a bad value (named with its row),
-/// an action the catalog lacks, no control rows or a control group below the minimum; no action
-/// has enough data; a fit fails; or the new bundle cannot be written or does not load. Nothing
-/// is left in `settings.out` on error.
+/// The bundle does not load; the history (or the validation history) lacks a column, has a bad
+/// value (named with its row), an action the catalog lacks or no control rows; the control group
+/// is below the minimum; no action has enough data; the validation history has no rows of an
+/// action to learn; a fit fails; or the new bundle cannot be written or does not load. Nothing is
+/// left in `settings.out` on error.
 pub fn train_uplift(settings: &UpliftSettings) -> anyhow::Result<UpliftFile> {
     check_settings(settings)?;
     let base = load_bundle(&settings.bundle)
         .with_context(|| format!("loading the bundle {}", settings.bundle.display()))?;
     let features = bundle_features(&base);
     let horizon = base.scoring.churn.horizon_months();
-    let (data, arms_of_rows, sha256) = load_history(settings, &base, &features)?;
-    let arms = split(
-        settings,
-        &data,
-        &arms_of_rows,
-        base.scoring.actions.actions.len(),
-    );
+    let n_actions = base.scoring.actions.actions.len();
+    let (data, arm_of_row, sha256) = load_history(&settings.history, &base, &features)?;
+    let share = if settings.validation_history.is_some() {
+        0.0
+    } else {
+        settings.validation_share
+    };
+    let (arms, held_out_rows) = split(settings.seed, share, &data, &arm_of_row, n_actions);
     let control = &arms[0];
-    ensure!(
-        control.rows > 0,
-        "{}: no `{CONTROL}` rows: uplift is measured against a control group that got nothing",
-        settings.history.display()
-    );
-    if let Some(why) = too_small(settings, &data, control) {
-        bail!(
-            "{}: the control group is too small: {why}",
-            settings.history.display()
-        );
-    }
+    check_control_group(settings, &data, control)?;
+    let validation = match &settings.validation_history {
+        Some(path) => Some(load_history(path, &base, &features)?),
+        None => None,
+    };
+    let held_out = match &validation {
+        Some((v, v_arm_of_row, _)) => HeldOut {
+            data: v,
+            rows: rows_by_arm(v_arm_of_row, n_actions),
+        },
+        None => HeldOut {
+            data: &data,
+            rows: held_out_rows,
+        },
+    };
+    check_validation_arms(settings, &base, &data, &arms, &held_out)?;
     let control_model = fit_arm(settings, &data, control, &features, horizon)
         .context("fitting the control group's churn model")?;
+    let p_control = probabilities(&control_model, held_out.data, &features);
 
     let mut summaries = Vec::new();
     let mut files_out: Vec<(String, Vec<u8>)> = Vec::new();
@@ -137,14 +156,15 @@ pub fn train_uplift(settings: &UpliftSettings) -> anyhow::Result<UpliftFile> {
         }
         let model = fit_arm(settings, &data, arm, &features, horizon)
             .with_context(|| format!("fitting the churn model of `{}`", action.id))?;
-        summary.evaluation = Some(evaluate(
-            &data,
-            &features,
-            &control_model,
-            &model,
-            arm,
-            control,
-        )?);
+        summary.evaluation = Some(
+            evaluate(&held_out, &features, &p_control, &model, i + 1).with_context(|| {
+                format!(
+                    "evaluating the uplift of `{}` on {}",
+                    action.id,
+                    evaluated_on(settings)
+                )
+            })?,
+        );
         summary.uplift = UpliftKind::Learned;
         files_out.push((files::uplift_model(&action.id), model_json(&model)?));
         summaries.push(summary);
@@ -164,10 +184,7 @@ pub fn train_uplift(settings: &UpliftSettings) -> anyhow::Result<UpliftFile> {
         trained_at: settings.trained_at.clone(),
         trained_by: format!("bankscore {}", env!("CARGO_PKG_VERSION")),
         history: HistorySummary {
-            source: settings
-                .history
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            source: file_name(&settings.history),
             sha256,
             rows: data.rows() as u64,
             control_rows: control.rows,
@@ -177,7 +194,11 @@ pub fn train_uplift(settings: &UpliftSettings) -> anyhow::Result<UpliftFile> {
             learner: "t_learner".into(),
             l2: settings.l2,
             min_churners: settings.min_churners,
-            validation_share: settings.validation_share,
+            validation: settings
+                .validation_history
+                .as_deref()
+                .map_or_else(|| "split".to_owned(), file_name),
+            validation_share: share,
             seed: settings.seed,
         },
         actions: summaries,
@@ -189,6 +210,68 @@ pub fn train_uplift(settings: &UpliftSettings) -> anyhow::Result<UpliftFile> {
     let card = base_card(&settings.bundle) + &super::card::uplift_section(&report);
     write_and_check(settings, &files_out, &card)?;
     Ok(report)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
+/// What the evaluation runs on, for messages.
+fn evaluated_on(settings: &UpliftSettings) -> String {
+    match &settings.validation_history {
+        Some(path) => format!("the validation history {}", path.display()),
+        None => format!("the held-out rows of {}", settings.history.display()),
+    }
+}
+
+/// The history has a control group big enough to fit.
+fn check_control_group(
+    settings: &UpliftSettings,
+    data: &Dataset,
+    control: &Arm,
+) -> anyhow::Result<()> {
+    ensure!(
+        control.rows > 0,
+        "{}: no `{CONTROL}` rows: uplift is measured against a control group that got nothing",
+        settings.history.display()
+    );
+    if let Some(why) = too_small(settings, data, control) {
+        bail!(
+            "{}: the control group is too small: {why}",
+            settings.history.display()
+        );
+    }
+    Ok(())
+}
+
+/// Before any fit: the validation history has a control group and rows of every action that has
+/// enough data to be learned (the held-out share of the history has them by construction).
+fn check_validation_arms(
+    settings: &UpliftSettings,
+    base: &LoadedModel,
+    data: &Dataset,
+    arms: &[Arm],
+    held_out: &HeldOut,
+) -> anyhow::Result<()> {
+    let Some(path) = &settings.validation_history else {
+        return Ok(());
+    };
+    ensure!(
+        !held_out.rows[0].is_empty(),
+        "{}: no `{CONTROL}` rows: each action's uplift is evaluated against the control group",
+        path.display()
+    );
+    for (i, action) in base.scoring.actions.actions.iter().enumerate() {
+        ensure!(
+            too_small(settings, data, &arms[i + 1]).is_some() || !held_out.rows[i + 1].is_empty(),
+            "{}: no `{}` rows: the uplift learned for it from {} could not be evaluated",
+            path.display(),
+            action.id,
+            settings.history.display()
+        );
+    }
+    Ok(())
 }
 
 fn check_settings(s: &UpliftSettings) -> anyhow::Result<()> {
@@ -203,6 +286,13 @@ fn check_settings(s: &UpliftSettings) -> anyhow::Result<()> {
         s.validation_share
     );
     ensure!(s.min_churners >= 1, "--min-churners must be at least 1");
+    if let Some(v) = &s.validation_history {
+        ensure!(
+            v != &s.history,
+            "--validation-history is --history ({}): evaluate on other customers",
+            v.display()
+        );
+    }
     ensure!(
         !s.out.exists(),
         "{} already exists; choose a new version",
@@ -229,14 +319,13 @@ fn bundle_features(base: &LoadedModel) -> Vec<Feature> {
         .collect()
 }
 
-/// The history's feature columns and outcomes, each row's arm (0 = control, i + 1 = catalog
+/// A history's feature columns and outcomes, each row's arm (0 = control, i + 1 = catalog
 /// action i), and the file's SHA-256.
 fn load_history(
-    settings: &UpliftSettings,
+    path: &Path,
     base: &LoadedModel,
     features: &[Feature],
 ) -> anyhow::Result<(Dataset, Vec<usize>, String)> {
-    let path = &settings.history;
     let columns: Vec<String> = features.iter().map(|f| f.column.clone()).collect();
     let data = Dataset::read_csv(path, &columns, OUTCOME_COLUMN, NonNumeric::Fail)
         .with_context(|| format!("loading campaign history {}", path.display()))?;
@@ -281,33 +370,43 @@ fn load_history(
     Ok((data, arms, sha256_hex(&bytes)))
 }
 
-/// Each arm's rows (index 0 the control group), shuffled with the seed and split.
-fn split(
-    settings: &UpliftSettings,
-    data: &Dataset,
-    arm_of_row: &[usize],
-    actions: usize,
-) -> Vec<Arm> {
+/// Each arm's rows (index 0 the control group), in file order.
+fn rows_by_arm(arm_of_row: &[usize], actions: usize) -> Vec<Vec<usize>> {
     let mut rows: Vec<Vec<usize>> = vec![Vec::new(); actions + 1];
     for (r, &arm) in arm_of_row.iter().enumerate() {
         rows[arm].push(r);
     }
-    rows.into_iter()
+    rows
+}
+
+/// Each arm (index 0 the control group) and its held-out rows: `share` of its rows, shuffled
+/// with the seed. With a share of 0 an arm is fitted on all its rows, in file order.
+fn split(
+    seed: u64,
+    share: f64,
+    data: &Dataset,
+    arm_of_row: &[usize],
+    actions: usize,
+) -> (Vec<Arm>, Vec<Vec<usize>>) {
+    rows_by_arm(arm_of_row, actions)
+        .into_iter()
         .enumerate()
         .map(|(i, mut r)| {
             let churners = r.iter().filter(|&&row| data.labels[row]).count() as u64;
             let n = r.len() as u64;
-            r.shuffle(&mut ChaCha8Rng::seed_from_u64(settings.seed ^ i as u64));
-            let held_out = ((r.len() as f64) * settings.validation_share).round() as usize;
+            let held_out = ((r.len() as f64) * share).round() as usize;
+            if held_out > 0 {
+                r.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ i as u64));
+            }
             let validation = r.split_off(r.len() - held_out);
-            Arm {
+            let arm = Arm {
                 train: r,
-                validation,
                 churners,
                 rows: n,
-            }
+            };
+            (arm, validation)
         })
-        .collect()
+        .unzip()
 }
 
 /// Why an arm has too little data to fit, if it has.
@@ -341,27 +440,25 @@ fn fit_arm(
     )
 }
 
-/// The action's uplift ranking on its held-out rows and the control group's.
+/// The uplift ranking of arm `arm` (its model `model`) on its held-out rows and the control
+/// group's; `p_control` is the control model's probability of every row of `held_out.data`.
 fn evaluate(
-    data: &Dataset,
+    held_out: &HeldOut,
     features: &[Feature],
-    control_model: &ChurnModel,
+    p_control: &[f64],
     model: &ChurnModel,
-    arm: &Arm,
-    control: &Arm,
+    arm: usize,
 ) -> anyhow::Result<crate::training::uplift_eval::UpliftEvaluation> {
-    let p_control = probabilities(control_model, data, features);
-    let p_action = probabilities(model, data, features);
+    let p_action = probabilities(model, held_out.data, features);
     let observation = |r: usize, treated: bool| UpliftObservation {
         predicted_uplift: p_control[r] - p_action[r],
         treated,
-        churned: data.labels[r],
+        churned: held_out.data.labels[r],
     };
-    let obs: Vec<UpliftObservation> = arm
-        .validation
+    let obs: Vec<UpliftObservation> = held_out.rows[arm]
         .iter()
         .map(|&r| observation(r, true))
-        .chain(control.validation.iter().map(|&r| observation(r, false)))
+        .chain(held_out.rows[0].iter().map(|&r| observation(r, false)))
         .collect();
     Ok(evaluate_uplift(&obs)?)
 }

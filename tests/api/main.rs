@@ -21,4 +21,5 @@ mod serve_process;
 mod settings;
 mod stream;
 mod tls;
+mod train_uplift;
 mod training;
