@@ -21,3 +21,4 @@ mod settings;
 mod stream;
 mod tls;
 mod training;
+mod uplift;
