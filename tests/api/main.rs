@@ -23,3 +23,4 @@ mod stream;
 mod tls;
 mod train_uplift;
 mod training;
+mod uplift;
