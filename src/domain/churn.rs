@@ -262,6 +262,23 @@ impl ChurnModel {
         sigmoid(z)
     }
 
+    /// Adds feature `feature`'s terms over a block to `log_odds` (which starts at
+    /// [`ChurnModel::intercept`]), from the feature's `transformed` values: added feature after
+    /// feature, the same arithmetic in the same order as
+    /// [`ChurnModel::probability_from_transformed`], so the results are bit-identical.
+    #[inline]
+    pub fn add_block_terms(&self, feature: usize, transformed: &[f64], log_odds: &mut [f64]) {
+        let f = &self.compiled[feature];
+        for (z, &t) in log_odds.iter_mut().zip(transformed) {
+            *z += (t - f.mean) * f.weight_per_unit;
+        }
+    }
+
+    /// The transform of feature `feature`.
+    pub fn transform(&self, feature: usize) -> Transform {
+        self.compiled[feature].transform
+    }
+
     /// Probability of churn without reasons (the batch and arbitration path).
     ///
     /// # Errors
@@ -483,6 +500,16 @@ pub struct ChurnBlock {
 }
 
 impl ChurnBlock {
+    /// Rows in the last block.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Feature `feature`'s raw values over the block's rows (0 where an extra feature is missing).
+    pub fn raw_values(&self, feature: usize) -> &[f64] {
+        &self.values[feature * self.rows..(feature + 1) * self.rows]
+    }
+
     /// Row `row`'s churn probability.
     #[inline]
     pub fn probability(&self, row: usize) -> f64 {

@@ -161,7 +161,34 @@ impl ScoringModel {
         p: &CustomerProfile,
         churn: ChurnPrediction,
         include_ineligible: bool,
+        decision: Decision,
+    ) -> Assessment {
+        match &self.uplift {
+            Some(uplift) => self.complete_with(
+                p,
+                churn,
+                include_ineligible,
+                decision,
+                &mut uplift.for_customer(&self.churn, p),
+            ),
+            None => self.complete_with(
+                p,
+                churn,
+                include_ineligible,
+                decision,
+                &mut arbitration::NoLearnedUplift,
+            ),
+        }
+    }
+
+    /// [`ScoringModel::complete`] with the learned uplift already at hand.
+    fn complete_with(
+        &self,
+        p: &CustomerProfile,
+        churn: ChurnPrediction,
+        include_ineligible: bool,
         mut decision: Decision,
+        learned: &mut impl arbitration::LearnedUplift,
     ) -> Assessment {
         let (value, tier) = self.value_and_tier(p, churn.probability);
         let customer = arbitration::Situation {
@@ -174,24 +201,14 @@ impl ScoringModel {
             exploration: self.exploration.as_ref(),
             control_group: self.control_group.as_ref(),
         };
-        match &self.uplift {
-            Some(uplift) => arbitration::arbitrate_into(
-                &self.actions,
-                customer,
-                &mut uplift.for_customer(&self.churn, p),
-                policy,
-                include_ineligible,
-                &mut decision,
-            ),
-            None => arbitration::arbitrate_into(
-                &self.actions,
-                customer,
-                &mut arbitration::NoLearnedUplift,
-                policy,
-                include_ineligible,
-                &mut decision,
-            ),
-        }
+        arbitration::arbitrate_into(
+            &self.actions,
+            customer,
+            learned,
+            policy,
+            include_ineligible,
+            &mut decision,
+        );
         Assessment {
             churn,
             value,
@@ -215,6 +232,9 @@ impl ScoringModel {
     ) {
         self.churn
             .predict_block(profiles, opts.max_reasons, &mut scratch.churn);
+        if let Some(uplift) = &self.uplift {
+            uplift.predict_block(&self.churn, &scratch.churn, &mut scratch.uplift);
+        }
         for (r, p) in profiles.iter().enumerate() {
             if skip(r) {
                 continue;
@@ -233,7 +253,16 @@ impl ScoringModel {
                 log_odds: scratch.churn.log_odds(r),
                 reasons,
             };
-            let a = self.complete(p, churn, opts.include_ineligible, decision);
+            let a = match &self.uplift {
+                Some(_) => self.complete_with(
+                    p,
+                    churn,
+                    opts.include_ineligible,
+                    decision,
+                    &mut scratch.uplift.row(r),
+                ),
+                None => self.complete(p, churn, opts.include_ineligible, decision),
+            };
             each(r, Ok(&a));
             scratch.last = Some(a);
         }
@@ -244,6 +273,7 @@ impl ScoringModel {
 #[derive(Debug, Default)]
 pub struct BlockScratch {
     churn: ChurnBlock,
+    uplift: uplift::UpliftBlock,
     last: Option<Assessment>,
 }
 
@@ -387,7 +417,25 @@ pub(crate) mod tests {
             coefficient: -0.4,
         });
         let mut m = sample_model();
-        m.churn = ChurnModel::new(-1.2, weights, 12).unwrap();
+        m.churn = ChurnModel::new(-1.2, weights.clone(), 12).unwrap();
+        // Learned uplift for rm_call (fee_waiver keeps its prior): models of the same features.
+        let shifted = |intercept: f64, factor: f64| {
+            let w = weights
+                .iter()
+                .map(|f| FeatureWeight {
+                    coefficient: f.coefficient * factor,
+                    ..f.clone()
+                })
+                .collect();
+            ChurnModel::new(intercept, w, 12).unwrap()
+        };
+        let learned = UpliftModels::new(
+            &m.churn,
+            &m.actions,
+            shifted(-1.0, 1.1),
+            vec![("rm_call".into(), shifted(-1.6, 0.9))],
+        )
+        .unwrap();
         let mut seed = 7u64;
         let mut next = move |n: u32| {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
@@ -410,7 +458,19 @@ pub(crate) mod tests {
                 p
             })
             .collect();
-        for k in [0, 1, 3, 5, 40] {
+        let with_learned = ScoringModel {
+            uplift: Some(learned),
+            ..m.clone()
+        };
+        let mut learned_options = 0;
+        for (m, k) in [
+            (&m, 0),
+            (&m, 1),
+            (&m, 3),
+            (&m, 5),
+            (&m, 40),
+            (&with_learned, 3),
+        ] {
             let opts = AssessOptions {
                 max_reasons: k,
                 include_ineligible: true,
@@ -420,6 +480,16 @@ pub(crate) mod tests {
             for block in profiles.chunks(128) {
                 let skip = |r: usize| r == 5;
                 m.assess_block(block, skip, opts, &mut scratch, |r, got| {
+                    if let Ok(a) = got {
+                        learned_options += a
+                            .decision
+                            .ranked
+                            .iter()
+                            .filter(|o| {
+                                matches!(o.source, arbitration::UpliftSource::Learned { .. })
+                            })
+                            .count();
+                    }
                     let want = m.assess(&block[r], opts);
                     assert_eq!(
                         got.map_err(|e| e.key),
@@ -435,6 +505,8 @@ pub(crate) mod tests {
                 .collect();
             assert_eq!(seen, expected, "k = {k}");
         }
+        // The learned run compared learned options, bit for bit.
+        assert!(learned_options > 100, "{learned_options}");
         let no_rating = m.assess(&profiles[17], AssessOptions::default());
         assert_eq!(no_rating.unwrap_err().key, "app_rating");
     }

@@ -9,7 +9,7 @@
 
 use super::actions::ActionCatalog;
 use super::arbitration::LearnedUplift;
-use super::churn::ChurnModel;
+use super::churn::{sigmoid, ChurnBlock, ChurnModel};
 use super::profile::CustomerProfile;
 
 /// Why a set of uplift models cannot serve with a bundle.
@@ -162,6 +162,72 @@ fn same_features(
         }
     }
     Ok(())
+}
+
+/// Log-odds of every uplift model over a block of customers (offline files, ScoreStream),
+/// computed feature by feature from the base model's block values.
+#[derive(Debug, Default)]
+pub struct UpliftBlock {
+    rows: usize,
+    /// Model-major: the control model's rows, then each learned action's.
+    log_odds: Vec<f64>,
+    /// Catalog action index → its model's slot in `log_odds` (0 = control).
+    slot: Vec<Option<usize>>,
+    transformed: Vec<f64>,
+}
+
+impl UpliftModels {
+    /// Fills `block` with every model's log-odds for the rows of `churn` (the base model's last
+    /// [`ChurnModel::predict_block`]). Bit-identical to [`UpliftModels::for_customer`]'s.
+    pub fn predict_block(&self, base: &ChurnModel, churn: &ChurnBlock, block: &mut UpliftBlock) {
+        let n = churn.rows();
+        block.rows = n;
+        block.slot.clear();
+        let mut models: Vec<&ChurnModel> = vec![&self.control];
+        for arm in &self.arms {
+            block.slot.push(arm.as_ref().map(|m| {
+                models.push(m);
+                models.len() - 1
+            }));
+        }
+        block.log_odds.clear();
+        for m in &models {
+            block.log_odds.extend(std::iter::repeat_n(m.intercept(), n));
+        }
+        block.transformed.resize(n, 0.0);
+        for feature in 0..base.features().len() {
+            let transform = base.transform(feature);
+            for (t, &raw) in block.transformed.iter_mut().zip(churn.raw_values(feature)) {
+                *t = transform.apply(raw);
+            }
+            for (m, z) in models.iter().zip(block.log_odds.chunks_exact_mut(n.max(1))) {
+                m.add_block_terms(feature, &block.transformed, z);
+            }
+        }
+    }
+}
+
+impl UpliftBlock {
+    /// The learned uplift of row `row` of the last block.
+    pub fn row(&self, row: usize) -> BlockRowUplift<'_> {
+        BlockRowUplift { block: self, row }
+    }
+}
+
+/// [`UpliftBlock`]'s answers for one row.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockRowUplift<'a> {
+    block: &'a UpliftBlock,
+    row: usize,
+}
+
+impl LearnedUplift for BlockRowUplift<'_> {
+    fn probabilities(&mut self, action: usize) -> Option<(f64, f64)> {
+        let b = self.block;
+        let slot = (*b.slot.get(action)?)?;
+        let z = |s: usize| b.log_odds[s * b.rows + self.row];
+        Some((sigmoid(z(0)), sigmoid(z(slot))))
+    }
 }
 
 /// Transformed feature values on the stack for the usual model sizes.
