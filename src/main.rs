@@ -300,7 +300,7 @@ struct TrainUpliftArgs {
     /// The bundle to extend, models/<name>/<version>: its features, catalog and policy are kept.
     #[arg(long)]
     bundle: PathBuf,
-    /// Campaign history CSV: the customer columns of the training data, `action` (a catalog
+    /// Campaign history, CSV or Parquet: the customer columns of the training data, `action` (a catalog
     /// action id, or `control`) and `churned` (0/1 within the model's horizon).
     #[arg(long)]
     history: PathBuf,

@@ -110,3 +110,123 @@ pub fn csv_to_parquet(input: &Path, output: &Path) -> anyhow::Result<u64> {
     writer.close()?;
     Ok(rows)
 }
+
+/// Writes a Parquet table as CSV (header, then one line per row; nulls as empty fields), so that
+/// Parquet campaign histories and logs are read by the same checked CSV readers as CSV ones.
+/// Text, booleans (`true`/`false`), integers and floating-point numbers are supported.
+///
+/// # Errors
+/// The files cannot be read or written, or a column has another type (named with its type).
+pub fn parquet_to_csv(input: &Path, output: &Path) -> anyhow::Result<u64> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{
+        Float32Type, Float64Type, Int32Type, Int64Type, UInt32Type, UInt64Type,
+    };
+    use arrow_array::{Array, RecordBatchReader};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = File::open(input).with_context(|| format!("reading {}", input.display()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("reading {} as Parquet", input.display()))?
+        .build()?;
+    let schema = reader.schema();
+    for field in schema.fields() {
+        let supported = matches!(
+            field.data_type(),
+            DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Boolean
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt32
+                | DataType::UInt64
+                | DataType::Float32
+                | DataType::Float64
+        );
+        anyhow::ensure!(
+            supported,
+            "{}: column `{}` has type {}; text, booleans and numbers are supported",
+            input.display(),
+            field.name(),
+            field.data_type()
+        );
+    }
+    let mut w =
+        csv::Writer::from_path(output).with_context(|| format!("writing {}", output.display()))?;
+    w.write_record(schema.fields().iter().map(|f| f.name().as_str()))?;
+    let mut rows = 0u64;
+    let mut record: Vec<String> = Vec::new();
+    for batch in reader {
+        let batch = batch.with_context(|| format!("reading {}", input.display()))?;
+        for r in 0..batch.num_rows() {
+            record.clear();
+            for column in batch.columns() {
+                if column.is_null(r) {
+                    record.push(String::new());
+                    continue;
+                }
+                record.push(match column.data_type() {
+                    DataType::Utf8 => column.as_string::<i32>().value(r).to_owned(),
+                    DataType::LargeUtf8 => column.as_string::<i64>().value(r).to_owned(),
+                    DataType::Boolean => column.as_boolean().value(r).to_string(),
+                    DataType::Int32 => column.as_primitive::<Int32Type>().value(r).to_string(),
+                    DataType::Int64 => column.as_primitive::<Int64Type>().value(r).to_string(),
+                    DataType::UInt32 => column.as_primitive::<UInt32Type>().value(r).to_string(),
+                    DataType::UInt64 => column.as_primitive::<UInt64Type>().value(r).to_string(),
+                    DataType::Float32 => column.as_primitive::<Float32Type>().value(r).to_string(),
+                    DataType::Float64 => column.as_primitive::<Float64Type>().value(r).to_string(),
+                    other => unreachable!("checked above: {other}"),
+                });
+            }
+            w.write_record(&record)?;
+            rows += 1;
+        }
+    }
+    w.flush()?;
+    Ok(rows)
+}
+
+/// A CSV view of `path`: the file itself, or a temporary CSV copy of a Parquet file (removed
+/// when the view is dropped).
+pub struct CsvView {
+    path: std::path::PathBuf,
+    temporary: bool,
+}
+
+impl CsvView {
+    /// Opens `path` as CSV, converting Parquet (`.parquet`, `.pq`) first.
+    ///
+    /// # Errors
+    /// The Parquet file cannot be converted (see [`parquet_to_csv`]).
+    pub fn of(path: &Path) -> anyhow::Result<Self> {
+        if !is_parquet(path) {
+            return Ok(Self {
+                path: path.to_owned(),
+                temporary: false,
+            });
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let tmp =
+            std::env::temp_dir().join(format!("bankscore-{}-{nanos}.csv", std::process::id()));
+        let view = Self {
+            path: tmp,
+            temporary: true,
+        };
+        parquet_to_csv(path, &view.path)?;
+        Ok(view)
+    }
+
+    /// The CSV file to read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for CsvView {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}

@@ -20,6 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use super::dataset::{Dataset, NonNumeric};
 use super::train::{fit_rows, probabilities, scaling, ConstantColumn, Feature};
 use super::uplift_eval::{evaluate_uplift, UpliftObservation};
+use crate::batch::file_format::CsvView;
 use crate::domain::churn::ChurnModel;
 use crate::domain::profile::EXTRA_PREFIX;
 use crate::model_store::checksum::sha256_hex;
@@ -42,7 +43,7 @@ pub const OUTCOME_COLUMN: &str = "churned";
 pub struct UpliftSettings {
     /// The bundle whose features, catalog and policy the new version keeps.
     pub bundle: PathBuf,
-    /// Campaign history (CSV).
+    /// Campaign history: CSV, or Parquet for a `.parquet` / `.pq` name.
     pub history: PathBuf,
     /// Campaign history to evaluate on, checked as `history` is; when given every row of
     /// `history` is fitted and `validation_share` is not used.
@@ -326,8 +327,11 @@ fn load_history(
     base: &LoadedModel,
     features: &[Feature],
 ) -> anyhow::Result<(Dataset, Vec<usize>, String)> {
+    // Parquet is read through a CSV copy, so both get the same checks; messages name `path`.
+    let view = CsvView::of(path)?;
+    let csv_path = view.path();
     let columns: Vec<String> = features.iter().map(|f| f.column.clone()).collect();
-    let data = Dataset::read_csv(path, &columns, OUTCOME_COLUMN, NonNumeric::Fail)
+    let data = Dataset::read_csv(csv_path, &columns, OUTCOME_COLUMN, NonNumeric::Fail)
         .with_context(|| format!("loading campaign history {}", path.display()))?;
     let catalog: BTreeMap<&str, usize> = base
         .scoring
@@ -338,7 +342,7 @@ fn load_history(
         .map(|(i, a)| (a.id.as_str(), i + 1))
         .collect();
     let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+        csv::Reader::from_path(csv_path).with_context(|| format!("reading {}", path.display()))?;
     let headers = reader.headers()?.clone();
     let Some(column) = headers.iter().position(|h| h == ACTION_COLUMN) else {
         bail!(

@@ -439,3 +439,32 @@ async fn a_control_group_customer_gets_no_action_and_the_reply_names_the_withhel
     assert!(held > 0 && acted > held, "held {held}, acted {acted}");
     app.stop().await.unwrap();
 }
+
+#[test]
+fn a_parquet_history_learns_the_same_models_as_its_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    let v1 = copy_shipped(&models, "v1");
+    let csv = history(tmp.path(), 8_000);
+    let parquet = tmp.path().join("history.parquet");
+    bankscore::batch::file_format::csv_to_parquet(&csv, &parquet).unwrap();
+    let mut outs = Vec::new();
+    for (file, version) in [(csv, "v2"), (parquet, "v3")] {
+        let out = models.join("churn").join(version);
+        let mut settings = UpliftSettings::new(v1.clone(), file, out.clone());
+        settings.min_churners = 10;
+        train_uplift(&settings).unwrap();
+        outs.push(out);
+    }
+    let mut compared = 0;
+    for entry in std::fs::read_dir(outs[0].join("uplift")).unwrap() {
+        let name = entry.unwrap().file_name();
+        if name == "evaluation.json" {
+            continue;
+        }
+        let read = |dir: &Path| std::fs::read(dir.join("uplift").join(&name)).unwrap();
+        assert_eq!(read(&outs[0]), read(&outs[1]), "{name:?}");
+        compared += 1;
+    }
+    assert_eq!(compared, 8, "control and 7 actions");
+}
