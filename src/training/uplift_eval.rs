@@ -57,6 +57,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model_store::format::{TopShareLift, UpliftDecile, UpliftEvaluation};
+
 /// Shares of the ranked customers the report targets.
 pub const TOP_SHARES: [f64; 3] = [0.1, 0.2, 0.3];
 
@@ -72,72 +74,6 @@ pub struct UpliftObservation {
     pub treated: bool,
     /// The observed outcome.
     pub churned: bool,
-}
-
-/// How well predicted uplift ranks held-out customers, for one action.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpliftEvaluation {
-    /// Held-out customers who got the action.
-    pub treated_rows: u64,
-    /// Held-out customers of the control group.
-    pub control_rows: u64,
-    /// Churn rate of the treated rows.
-    pub treated_churn_rate: f64,
-    /// Churn rate of the control rows.
-    pub control_churn_rate: f64,
-    /// Normalized area under the Qini curve (1 perfect, 0 random).
-    pub qini_coefficient: f64,
-    /// Normalized area under the uplift curve (1 perfect, 0 random).
-    pub auuc: f64,
-    /// The top 10%, 20% and 30% by predicted uplift.
-    pub top: Vec<TopShareLift>,
-    /// Ten bins by predicted uplift, highest first.
-    pub deciles: Vec<UpliftDecile>,
-}
-
-/// Churn reduction observed when targeting the top share of customers by predicted uplift.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TopShareLift {
-    /// The share asked for, e.g. 0.1.
-    pub top_share: f64,
-    /// Rows in the top share: `⌊rows · top_share⌋`.
-    pub targeted_rows: u64,
-    /// Treated rows among them.
-    pub treated_rows: u64,
-    /// Control rows among them.
-    pub control_rows: u64,
-    /// Mean predicted uplift of the targeted rows (0 when there are none).
-    pub mean_predicted_uplift: f64,
-    /// Control churn rate − treated churn rate among the targeted rows (0 if a group is empty).
-    pub observed_reduction: f64,
-    /// Control churn rate − treated churn rate over all held-out rows.
-    pub observed_reduction_everyone: f64,
-    /// Churners kept per 1,000 customers by targeting this share: `1000 · targeted/rows · observed_reduction`.
-    pub churners_saved_per_1000: f64,
-    /// The same share targeted at random: `1000 · targeted/rows · observed_reduction_everyone`.
-    pub random_saved_per_1000: f64,
-}
-
-/// One bin of the uplift-by-decile table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpliftDecile {
-    /// 1 is the highest predicted uplift.
-    pub decile: u32,
-    /// Treated rows in the bin.
-    pub treated_rows: u64,
-    /// Control rows in the bin.
-    pub control_rows: u64,
-    /// Mean predicted uplift of the bin (0 when it is empty).
-    pub mean_predicted_uplift: f64,
-    /// Churn rate of the bin's treated rows (0 when there are none).
-    pub treated_churn_rate: f64,
-    /// Churn rate of the bin's control rows (0 when there are none).
-    pub control_churn_rate: f64,
-    /// Control churn rate − treated churn rate (0 when either group is empty).
-    pub observed_uplift: f64,
 }
 
 /// A point of a Qini or uplift curve: the value after targeting the top `targeted` rows.
