@@ -325,6 +325,19 @@ struct TrainUpliftArgs {
     /// L2 strength of every fit (scikit-learn `C = 1 / l2`).
     #[arg(long, default_value_t = 1.0)]
     l2: f64,
+    /// The history's column naming each customer's arm (a catalog action id, or the control value).
+    #[arg(long, default_value = "action")]
+    action_column: String,
+    /// The value of the arm column for the control group.
+    #[arg(long, default_value = "control")]
+    control_value: String,
+    /// The history's outcome column (0/1 or true/false).
+    #[arg(long, default_value = "churned")]
+    outcome_column: String,
+    /// The outcome's 1 means the customer stayed (a visit, a conversion) rather than left; it is
+    /// inverted so uplift stays the reduction in leaving.
+    #[arg(long)]
+    outcome_means_stayed: bool,
 }
 
 #[derive(Args)]
@@ -958,6 +971,12 @@ fn train_uplift(args: TrainUpliftArgs) -> anyhow::Result<()> {
     settings.validation_share = args.validation_share;
     settings.seed = args.seed;
     settings.l2 = args.l2;
+    settings.columns = training::uplift::HistoryColumns {
+        action: args.action_column,
+        control: args.control_value,
+        outcome: args.outcome_column,
+        outcome_means_stayed: args.outcome_means_stayed,
+    };
     if let Some(at) = source_date()? {
         settings.trained_at = at;
     }

@@ -61,6 +61,35 @@ pub struct UpliftSettings {
     pub l2: f64,
     /// Time written into the evaluation (RFC 3339).
     pub trained_at: String,
+    /// Which columns of the history hold the arm and the outcome.
+    pub columns: HistoryColumns,
+}
+
+/// The history's arm and outcome columns. Defaults: `action` (a catalog action id, or
+/// `control`) and `churned` (1 = left within the horizon). Another experiment's file (a public
+/// randomized trial, say) is read as it is by naming its columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryColumns {
+    /// The column naming each customer's arm.
+    pub action: String,
+    /// The value of `action` for the control group.
+    pub control: String,
+    /// The outcome column (0/1 or true/false).
+    pub outcome: String,
+    /// The outcome's 1 means the customer stayed (a visit, a conversion), not that they left:
+    /// it is inverted, so uplift is still the reduction in leaving.
+    pub outcome_means_stayed: bool,
+}
+
+impl Default for HistoryColumns {
+    fn default() -> Self {
+        Self {
+            action: ACTION_COLUMN.into(),
+            control: CONTROL.into(),
+            outcome: OUTCOME_COLUMN.into(),
+            outcome_means_stayed: false,
+        }
+    }
 }
 
 impl UpliftSettings {
@@ -76,6 +105,7 @@ impl UpliftSettings {
             seed: 42,
             l2: 1.0,
             trained_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            columns: HistoryColumns::default(),
         }
     }
 }
@@ -109,7 +139,8 @@ pub fn train_uplift(settings: &UpliftSettings) -> anyhow::Result<UpliftFile> {
     let features = bundle_features(&base);
     let horizon = base.scoring.churn.horizon_months();
     let n_actions = base.scoring.actions.actions.len();
-    let (data, arm_of_row, sha256) = load_history(&settings.history, &base, &features)?;
+    let (data, arm_of_row, sha256) =
+        load_history(&settings.history, &settings.columns, &base, &features)?;
     let share = if settings.validation_history.is_some() {
         0.0
     } else {
@@ -119,7 +150,7 @@ pub fn train_uplift(settings: &UpliftSettings) -> anyhow::Result<UpliftFile> {
     let control = &arms[0];
     check_control_group(settings, &data, control)?;
     let validation = match &settings.validation_history {
-        Some(path) => Some(load_history(path, &base, &features)?),
+        Some(path) => Some(load_history(path, &settings.columns, &base, &features)?),
         None => None,
     };
     let held_out = match &validation {
@@ -234,8 +265,9 @@ fn check_control_group(
 ) -> anyhow::Result<()> {
     ensure!(
         control.rows > 0,
-        "{}: no `{CONTROL}` rows: uplift is measured against a control group that got nothing",
-        settings.history.display()
+        "{}: no `{}` rows: uplift is measured against a control group that got nothing",
+        settings.history.display(),
+        settings.columns.control
     );
     if let Some(why) = too_small(settings, data, control) {
         bail!(
@@ -260,8 +292,9 @@ fn check_validation_arms(
     };
     ensure!(
         !held_out.rows[0].is_empty(),
-        "{}: no `{CONTROL}` rows: each action's uplift is evaluated against the control group",
-        path.display()
+        "{}: no `{}` rows: each action's uplift is evaluated against the control group",
+        path.display(),
+        settings.columns.control
     );
     for (i, action) in base.scoring.actions.actions.iter().enumerate() {
         ensure!(
@@ -324,6 +357,7 @@ fn bundle_features(base: &LoadedModel) -> Vec<Feature> {
 /// action i), and the file's SHA-256.
 fn load_history(
     path: &Path,
+    names: &HistoryColumns,
     base: &LoadedModel,
     features: &[Feature],
 ) -> anyhow::Result<(Dataset, Vec<usize>, String)> {
@@ -331,8 +365,13 @@ fn load_history(
     let view = CsvView::of(path)?;
     let csv_path = view.path();
     let columns: Vec<String> = features.iter().map(|f| f.column.clone()).collect();
-    let data = Dataset::read_csv(csv_path, &columns, OUTCOME_COLUMN, NonNumeric::Fail)
+    let mut data = Dataset::read_csv(csv_path, &columns, &names.outcome, NonNumeric::Fail)
         .with_context(|| format!("loading campaign history {}", path.display()))?;
+    if names.outcome_means_stayed {
+        for y in &mut data.labels {
+            *y = !*y;
+        }
+    }
     let catalog: BTreeMap<&str, usize> = base
         .scoring
         .actions
@@ -344,9 +383,10 @@ fn load_history(
     let mut reader =
         csv::Reader::from_path(csv_path).with_context(|| format!("reading {}", path.display()))?;
     let headers = reader.headers()?.clone();
-    let Some(column) = headers.iter().position(|h| h == ACTION_COLUMN) else {
+    let (action, control) = (&names.action, &names.control);
+    let Some(column) = headers.iter().position(|h| h == action) else {
         bail!(
-            "{}: no `{ACTION_COLUMN}` column (an action id of the bundle's catalog, or `{CONTROL}`, per customer)",
+            "{}: no `{action}` column (an action id of the bundle's catalog, or `{control}`, per customer)",
             path.display()
         );
     };
@@ -357,13 +397,13 @@ fn load_history(
         row += 1;
         let line = record.position().map_or(row + 1, csv::Position::line);
         let value = record.get(column).unwrap_or("").trim();
-        let arm = if value == CONTROL {
+        let arm = if value == control {
             0
         } else if let Some(&i) = catalog.get(value) {
             i
         } else {
             bail!(
-                "{}: row {row} (line {line}), column `{ACTION_COLUMN}`: `{value}` is not an action of the bundle's catalog ({}) nor `{CONTROL}`",
+                "{}: row {row} (line {line}), column `{action}`: `{value}` is not an action of the bundle's catalog ({}) nor `{control}`",
                 path.display(),
                 catalog.keys().copied().collect::<Vec<_>>().join(", ")
             );

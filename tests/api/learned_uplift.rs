@@ -468,3 +468,57 @@ fn a_parquet_history_learns_the_same_models_as_its_csv() {
     }
     assert_eq!(compared, 8, "control and 7 actions");
 }
+
+#[test]
+fn another_experiments_columns_are_read_by_naming_them_and_a_stayed_outcome_is_inverted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    let v1 = copy_shipped(&models, "v1");
+    let ours = history(tmp.path(), 8_000);
+    // The same campaign as another experiment would publish it: `segment` with `no_offer` for
+    // the control group, and `visit` = 1 when the customer stayed.
+    let theirs = tmp.path().join("experiment.csv");
+    std::fs::copy(&ours, &theirs).unwrap();
+    edit_rows(&theirs, |_, h, f| {
+        let (a, y) = (column(h, "action"), column(h, "churned"));
+        if f[a] == "control" {
+            f[a] = "no_offer".into();
+        }
+        f[y] = if f[y] == "1" { "0".into() } else { "1".into() };
+    });
+    let text = std::fs::read_to_string(&theirs).unwrap();
+    let (header, rest) = text.split_once('\n').unwrap();
+    let header = header
+        .replace(",action,", ",segment,")
+        .replace(",churned,", ",visit,");
+    std::fs::write(&theirs, format!("{header}\n{rest}")).unwrap();
+
+    let mut ours_settings = UpliftSettings::new(v1.clone(), ours, models.join("churn/v2"));
+    ours_settings.min_churners = 10;
+    train_uplift(&ours_settings).unwrap();
+    let mut settings = UpliftSettings::new(v1, theirs, models.join("churn/v3"));
+    settings.min_churners = 10;
+    settings.columns = bankscore::training::uplift::HistoryColumns {
+        action: "segment".into(),
+        control: "no_offer".into(),
+        outcome: "visit".into(),
+        outcome_means_stayed: true,
+    };
+    train_uplift(&settings).unwrap();
+    for file in ["control.json", "rm_call.json", "fee_waiver.json"] {
+        let read = |v: &str| {
+            std::fs::read(models.join("churn").join(v).join("uplift").join(file)).unwrap()
+        };
+        assert_eq!(read("v2"), read("v3"), "{file}");
+    }
+    // Without naming them, the file is refused with the column it lacks.
+    let mut unnamed = UpliftSettings::new(
+        models.join("churn/v1"),
+        tmp.path().join("experiment.csv"),
+        models.join("churn/v4"),
+    );
+    unnamed.min_churners = 10;
+    let err = format!("{:#}", train_uplift(&unnamed).unwrap_err());
+    assert!(err.contains("`churned`"), "{err}");
+    assert!(!models.join("churn/v4").exists());
+}
