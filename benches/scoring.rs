@@ -65,57 +65,35 @@ fn scoring(c: &mut Criterion) {
     let profiles = customers();
     let mut group = c.benchmark_group("core");
     group.throughput(Throughput::Elements(CUSTOMERS as u64));
-    group.bench_function(
-        "assess, learned uplift for every action (7 action models + control)",
-        |b| {
+    let variants = [
+        (
+            scoring,
+            "assess (full Score: churn + 3 reasons, value, tier, arbitration)",
+            "assess_block (the same, 256 customers at a time: files, ScoreStream)",
+        ),
+        (
+            &learned,
+            "assess, learned uplift for every action (7 action models + control)",
+            "assess_block, learned uplift for every action",
+        ),
+    ];
+    for (model, one_at_a_time, in_blocks) in variants {
+        group.bench_function(one_at_a_time, |b| {
             b.iter(|| {
                 for p in &profiles {
                     black_box(
-                        learned
+                        model
                             .assess(black_box(p), AssessOptions::default())
                             .unwrap(),
                     );
                 }
             })
-        },
-    );
-    group.bench_function("assess_block, learned uplift for every action", |b| {
-        let mut scratch = BlockScratch::default();
-        b.iter(|| {
-            for block in profiles.chunks(256) {
-                learned.assess_block(
-                    black_box(block),
-                    |_| false,
-                    AssessOptions::default(),
-                    &mut scratch,
-                    |_, a| {
-                        black_box(a.unwrap());
-                    },
-                );
-            }
-        })
-    });
-    group.bench_function(
-        "assess (full Score: churn + 3 reasons, value, tier, arbitration)",
-        |b| {
-            b.iter(|| {
-                for p in &profiles {
-                    black_box(
-                        scoring
-                            .assess(black_box(p), AssessOptions::default())
-                            .unwrap(),
-                    );
-                }
-            })
-        },
-    );
-    group.bench_function(
-        "assess_block (the same, 256 customers at a time: files, ScoreStream)",
-        |b| {
+        });
+        group.bench_function(in_blocks, |b| {
             let mut scratch = BlockScratch::default();
             b.iter(|| {
                 for block in profiles.chunks(256) {
-                    scoring.assess_block(
+                    model.assess_block(
                         black_box(block),
                         |_| false,
                         AssessOptions::default(),
@@ -126,8 +104,8 @@ fn scoring(c: &mut Criterion) {
                     );
                 }
             })
-        },
-    );
+        });
+    }
     group.bench_function("churn probability only", |b| {
         b.iter(|| {
             for p in &profiles {

@@ -185,6 +185,26 @@ async fn the_server_decides_on_learned_uplift_that_a_validator_can_recompute_fro
     app.stop().await.unwrap();
 }
 
+/// The decisions `Score` gives `n` customers, each with its own id.
+async fn decisions(app: &mut crate::helpers::TestApp, n: u64) -> Vec<pb::RetentionDecision> {
+    let mut out = Vec::new();
+    for seed in 0..n {
+        let reply = app
+            .client
+            .score(pb::ScoreRequest {
+                context: context("decisions"),
+                profile: Some((&with_id(customer(seed), seed)).into()),
+                max_reasons: 0,
+                include_ineligible: false,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        out.push(reply.decision.unwrap());
+    }
+    out
+}
+
 /// `p` with its own customer id (the helper's customers all share the generator's first id, and
 /// exploration and the control group draw by id).
 fn with_id(
@@ -354,20 +374,7 @@ async fn with_exploration_the_server_sometimes_takes_another_action_worth_taking
 
     let mut app = spawn_app_on(tmp.path()).await;
     let (mut explored, mut taken) = (0, 0);
-    for seed in 0..300 {
-        let d = app
-            .client
-            .score(pb::ScoreRequest {
-                context: context("explore"),
-                profile: Some((&with_id(customer(seed), seed)).into()),
-                max_reasons: 0,
-                include_ineligible: false,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .decision
-            .unwrap();
+    for d in decisions(&mut app, 300).await {
         let k = d.ranked.iter().filter(|o| o.expected_value > 0.0).count() as f64;
         match &d.best {
             None => assert_eq!(d.propensity, 1.0),
@@ -405,20 +412,7 @@ async fn a_control_group_customer_gets_no_action_and_the_reply_names_the_withhel
     reseal(&v1);
     let mut app = spawn_app_on(tmp.path()).await;
     let (mut held, mut acted) = (0, 0);
-    for seed in 0..300 {
-        let d = app
-            .client
-            .score(pb::ScoreRequest {
-                context: context("control"),
-                profile: Some((&with_id(customer(seed), seed)).into()),
-                max_reasons: 0,
-                include_ineligible: false,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .decision
-            .unwrap();
+    for d in decisions(&mut app, 300).await {
         if d.control_group {
             held += 1;
             assert_eq!(d.kind(), pb::DecisionKind::NoAction);
