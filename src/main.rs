@@ -151,6 +151,11 @@ struct ServeArgs {
     /// audit.fsync: fdatasync the audit file before acknowledging each group of decisions.
     #[arg(long)]
     audit_fsync: bool,
+    /// outcomes.path: record the outcomes reported by ReportOutcomes in this JSON Lines file,
+    /// customer ids hashed with audit.hash_key [default: off, the RPC answers
+    /// FAILED_PRECONDITION].
+    #[arg(long)]
+    outcomes_log: Option<PathBuf>,
     /// metrics.listen: serve Prometheus metrics at GET /metrics on this address [default: off].
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
@@ -169,7 +174,7 @@ impl ServeArgs {
         }
         b = b.env(std::env::vars());
         let path = |p: &PathBuf| p.display().to_string();
-        let flags: [(&str, &str, Option<toml::Value>); 13] = [
+        let flags: [(&str, &str, Option<toml::Value>); 14] = [
             (
                 "server.listen",
                 "--listen",
@@ -220,6 +225,11 @@ impl ServeArgs {
                 "audit.fsync",
                 "--audit-fsync",
                 self.audit_fsync.then_some(true.into()),
+            ),
+            (
+                "outcomes.path",
+                "--outcomes-log",
+                self.outcomes_log.as_ref().map(|p| path(p).into()),
             ),
             (
                 "metrics.listen",
