@@ -168,12 +168,13 @@ pub(super) fn coverage(m: &Measured) -> Vec<String> {
             t + c + n
         ),
         Some(a) => format!(
-            "Audit log `{}` ({} files, {} records): {} customers by their last decision: {t} \
+            "Audit log `{}` ({} file{}, {} records): {} customers by their last decision: {t} \
              targeted, {c} control (an action withheld by the bundle's control group), {n} no \
              action. Left out: {} records of RPCs that make no decision, {} earlier decisions \
              of a customer decided again later.",
             m.decisions_file,
             a.files,
+            if a.files == 1 { "" } else { "s" },
             a.records,
             t + c + n,
             a.without_decision,
