@@ -123,7 +123,9 @@ mod tests {
     #[test]
     fn each_bad_field_is_named_with_its_problem() {
         let long = "x".repeat(MAX_KEY_LEN + 1);
-        let cases: [(&str, Option<bool>, &str, &str, &str, &str); 10] = [
+        // (customer_id, churned, observed_on, campaign_id) → (field, problem).
+        type Case<'a> = (&'a str, Option<bool>, &'a str, &'a str, &'a str, &'a str);
+        let cases: [Case; 10] = [
             ("", Some(true), "", "", "customer_id", "is required"),
             (&long, Some(true), "", "", "customer_id", "longer than 128"),
             ("C", None, "", "", "churned", "is required"),
