@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "bankscore/v1/scoring.proto",
             "bankscore/v1/admin.proto",
             "bankscore/v1/batch.proto",
+            "bankscore/v1/outcomes.proto",
         ],
         ["proto"],
     )?;

@@ -51,7 +51,8 @@ enum Command {
     Score(ScoreArgs),
     /// Plan a retention campaign within a budget from the output of `score`.
     Plan(PlanArgs),
-    /// Measure what a planned campaign did against its control group, from observed churn.
+    /// Measure what a planned campaign (--decisions) or real-time decisions (--audit) did
+    /// against their control group, from observed churn.
     Outcomes(OutcomesArgs),
     /// Estimate what a candidate bundle's retention policy would keep, from decisions logged
     /// under the current policy with their outcomes (IPS, self-normalized IPS, doubly robust).
@@ -151,6 +152,11 @@ struct ServeArgs {
     /// audit.fsync: fdatasync the audit file before acknowledging each group of decisions.
     #[arg(long)]
     audit_fsync: bool,
+    /// outcomes.path: record the outcomes reported by ReportOutcomes in this JSON Lines file,
+    /// customer ids hashed with audit.hash_key [default: off, the RPC answers
+    /// FAILED_PRECONDITION].
+    #[arg(long)]
+    outcomes_log: Option<PathBuf>,
     /// metrics.listen: serve Prometheus metrics at GET /metrics on this address [default: off].
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
@@ -169,7 +175,7 @@ impl ServeArgs {
         }
         b = b.env(std::env::vars());
         let path = |p: &PathBuf| p.display().to_string();
-        let flags: [(&str, &str, Option<toml::Value>); 13] = [
+        let flags: [(&str, &str, Option<toml::Value>); 14] = [
             (
                 "server.listen",
                 "--listen",
@@ -220,6 +226,11 @@ impl ServeArgs {
                 "audit.fsync",
                 "--audit-fsync",
                 self.audit_fsync.then_some(true.into()),
+            ),
+            (
+                "outcomes.path",
+                "--outcomes-log",
+                self.outcomes_log.as_ref().map(|p| path(p).into()),
             ),
             (
                 "metrics.listen",
@@ -476,15 +487,27 @@ struct PlanArgs {
 #[derive(Args)]
 struct OutcomesArgs {
     /// Plan CSV from `bankscore plan` (the decisions the campaign carried out).
-    #[arg(long)]
-    decisions: PathBuf,
-    /// Observed outcomes CSV: customer_id,churned (0/1 or true/false).
-    #[arg(long)]
-    outcomes: PathBuf,
-    /// Customers CSV the campaign was scored from (required with --history).
-    #[arg(long)]
+    #[arg(long, required_unless_present = "audit", requires = "outcomes")]
+    decisions: Option<PathBuf>,
+    /// With --decisions: observed outcomes CSV, customer_id,churned (0/1 or true/false).
+    #[arg(long, requires = "decisions")]
+    outcomes: Option<PathBuf>,
+    /// With --decisions: customers CSV the campaign was scored from (required with --history).
+    #[arg(long, requires = "decisions")]
     customers: Option<PathBuf>,
-    /// Campaign name for the report [default: the plan file's name].
+    /// Audit log files (rotated files first, then the live one): real-time decisions, the last
+    /// decision record of each customer measured.
+    #[arg(long, num_args = 1.., conflicts_with = "decisions", requires = "observed")]
+    audit: Vec<PathBuf>,
+    /// With --audit: the outcomes log ReportOutcomes writes (JSON Lines), or a CSV
+    /// customer_id,churned whose ids are hashed with BANKSCORE_AUDIT_HASH_KEY.
+    #[arg(long, requires = "audit")]
+    observed: Option<PathBuf>,
+    /// With --audit: models directory holding the recorded <name>/<version>/ bundles, for the
+    /// actions' costs.
+    #[arg(long, env = "BANKSCORE_MODELS_DIR", default_value = "models")]
+    models_dir: PathBuf,
+    /// Campaign name for the report [default: the plan file's or first audit file's name].
     #[arg(long)]
     campaign: Option<String>,
     /// Markdown report to write.
@@ -880,15 +903,30 @@ fn plan(args: PlanArgs) -> anyhow::Result<()> {
 
 fn outcomes(args: OutcomesArgs) -> anyhow::Result<()> {
     use bankscore::batch::outcomes;
-    let run = outcomes::run(&outcomes::OutcomesFiles {
-        decisions: args.decisions,
-        outcomes: args.outcomes,
-        customers: args.customers,
-        campaign: args.campaign,
-        report: args.report.clone(),
-        html: args.html.clone(),
-        history: args.history.clone(),
-    })?;
+    let run = match (args.decisions, args.outcomes, args.observed) {
+        (Some(decisions), Some(outcomes), _) => outcomes::run(&outcomes::OutcomesFiles {
+            decisions,
+            outcomes,
+            customers: args.customers,
+            campaign: args.campaign,
+            report: args.report.clone(),
+            html: args.html.clone(),
+            history: args.history.clone(),
+        })?,
+        (_, _, Some(observed)) => outcomes::run_audit(&outcomes::AuditOutcomesFiles {
+            audit: args.audit,
+            observed,
+            models_dir: args.models_dir,
+            hash_key: std::env::var("BANKSCORE_AUDIT_HASH_KEY")
+                .ok()
+                .map(bankscore::audit::HashKey::new),
+            campaign: args.campaign,
+            report: args.report.clone(),
+            html: args.html.clone(),
+            history: args.history.clone(),
+        })?,
+        _ => anyhow::bail!("give --decisions with --outcomes, or --audit with --observed"),
+    };
     print!("{}", outcomes::summary_table(&run.measured));
     println!("report → {}", args.report.display());
     if let Some(html) = args.html {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::AuditSettings;
+use crate::audit::{AuditSettings, OutcomesSettings};
 use crate::metrics::MetricsSettings;
 use crate::service::auth::AuthSettings;
 use crate::service::TlsSettings;
@@ -34,6 +34,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// Decision audit log.
     pub audit: AuditSettings,
+    /// Observed outcomes reported by `ReportOutcomes`.
+    pub outcomes: OutcomesSettings,
     /// Log output.
     pub log: LogSettings,
 }
@@ -172,8 +174,8 @@ pub enum SettingsError {
 }
 
 /// The sections environment variables can address, as `BANKSCORE_<SECTION>_<KEY>`.
-const SECTIONS: [&str; 8] = [
-    "server", "models", "bulk", "auth", "tls", "metrics", "audit", "log",
+const SECTIONS: [&str; 9] = [
+    "server", "models", "bulk", "auth", "tls", "metrics", "audit", "outcomes", "log",
 ];
 
 /// Builds settings layer by layer; see the module documentation.
@@ -379,6 +381,14 @@ impl Settings {
             return Err((
                 "audit.hash_key",
                 "is required when audit.path is set (use BANKSCORE_AUDIT_HASH_KEY)".into(),
+            ));
+        }
+        if self.outcomes.path.is_some() && self.audit.hash_key.is_empty() {
+            return Err((
+                "outcomes.path",
+                "needs audit.hash_key: outcomes are stored under the audit log's keyed hash of \
+                 the customer id (use BANKSCORE_AUDIT_HASH_KEY)"
+                    .into(),
             ));
         }
         Ok(())

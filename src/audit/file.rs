@@ -112,7 +112,7 @@ impl AuditFile {
                 let (file, len, broken_line) = open_append(&self.path).map_err(|e| {
                     io::Error::new(
                         e.kind(),
-                        format!("the audit file was deleted and cannot be created again: {e}"),
+                        format!("the file was deleted and cannot be created again: {e}"),
                     )
                 })?;
                 self.file = file;

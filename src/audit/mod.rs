@@ -7,11 +7,13 @@
 //! - [`outputs`]: the recorded answer and its comparison with a replayed one;
 //! - [`file`]: the append-only file and its rotation by size;
 //! - [`log`]: [`AuditLog`], the writer thread with group commit and its durability guarantee;
-//! - [`replay`]: `bankscore replay`, re-scoring records and reporting any difference.
+//! - [`replay`]: `bankscore replay`, re-scoring records and reporting any difference;
+//! - [`outcomes`]: [`OutcomeLog`], observed outcomes recorded with the same hash and writer.
 
 pub mod file;
 pub mod hash;
 pub mod log;
+pub mod outcomes;
 pub mod outputs;
 pub mod record;
 pub mod replay;
@@ -19,6 +21,7 @@ pub mod settings;
 
 pub use hash::CustomerHasher;
 pub use log::{AuditError, AuditLog};
+pub use outcomes::{OutcomeLog, OutcomeLogError, OutcomeRecord, OutcomesSettings};
 pub use outputs::Outputs;
 pub use record::{AuditEntry, DecisionRecord, Rpc};
 pub use replay::{replay_files, ReplayReport};

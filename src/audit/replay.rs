@@ -170,13 +170,14 @@ fn replay_line(line: &str, models: &mut ModelCache) -> Result<(String, Vec<Strin
 }
 
 /// Bundles loaded so far, by name and version; a version that failed keeps its reason.
-struct ModelCache<'a> {
+pub(crate) struct ModelCache<'a> {
     root: &'a Path,
     loaded: HashMap<(String, String), Result<Arc<LoadedModel>, String>>,
 }
 
 impl<'a> ModelCache<'a> {
-    fn new(root: &'a Path) -> Self {
+    /// An empty cache over the models directory `root`.
+    pub(crate) fn new(root: &'a Path) -> Self {
         Self {
             root,
             loaded: HashMap::new(),
@@ -184,7 +185,7 @@ impl<'a> ModelCache<'a> {
     }
 
     /// The recorded bundle, provided its checksum is the recorded one.
-    fn get(&mut self, entry: &AuditEntry) -> Result<Arc<LoadedModel>, String> {
+    pub(crate) fn get(&mut self, entry: &AuditEntry) -> Result<Arc<LoadedModel>, String> {
         let (name, version) = (&entry.model.name, &entry.model.version);
         if [name, version]
             .iter()

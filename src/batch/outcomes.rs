@@ -5,28 +5,38 @@
 //! (per action and for the whole campaign: targeted against the control customers who would have
 //! been offered the same action) → `read_customers` (with `--history`) → render the report, the
 //! HTML page and the history → write them all, or nothing (`batch::staged`).
-//! Files: `error` (what can go wrong), `read` (the plan and the outcomes), `history` (the
-//! customers file and the history written from it), `stats` (the arithmetic), `report` (Markdown
-//! and the terminal table) and `html` (the HTML page with its chart).
+//!
+//! Real-time decisions take the same path from another input ([`run_audit`]): the audit log's
+//! decision records (`realtime`) and the outcomes reported as they happened (`observed`), joined
+//! by the customer's keyed hash; the history's customer columns come from the recorded inputs.
+//!
+//! Files: `error` (what can go wrong), `read` (the plan and the outcomes), `realtime` (decisions
+//! from the audit log), `observed` (outcomes for them), `history` (the customers file and the
+//! history written from it), `stats` (the arithmetic), `report` (Markdown and the terminal
+//! table) and `html` (the HTML page with its chart).
 
 mod error;
 mod history;
 mod html;
+mod observed;
 mod read;
+mod realtime;
 mod report;
 mod stats;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use history::{read_customers, write_history};
+use history::{read_customers, write_history, Customers};
 use read::{read_decisions, read_outcomes};
 
 pub use error::OutcomesError;
+pub use realtime::AuditCoverage;
 pub use report::summary_table;
 pub use stats::{reduction, Estimate, Lift, Tally, MIN_CHURNERS, MIN_CUSTOMERS, Z_95};
 
 use super::staged::Staged;
+use crate::audit::HashKey;
 
 /// What the plan decided for a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,14 +87,37 @@ pub struct OutcomesFiles {
     pub history: Option<PathBuf>,
 }
 
+/// The inputs and outputs of one run over real-time decisions.
+#[derive(Debug, Clone, Default)]
+pub struct AuditOutcomesFiles {
+    /// Audit log files (`audit.path` and its rotated files), read in this order.
+    pub audit: Vec<PathBuf>,
+    /// The outcomes log `ReportOutcomes` writes, or a CSV `customer_id,churned`.
+    pub observed: PathBuf,
+    /// Where the recorded model versions are (`<name>/<version>/`), for the actions' costs.
+    pub models_dir: PathBuf,
+    /// The audit log's hash key, needed only when `observed` is a CSV of clear ids.
+    pub hash_key: Option<HashKey>,
+    /// The name in the report; the first audit file's name when absent.
+    pub campaign: Option<String>,
+    /// Markdown report to write.
+    pub report: PathBuf,
+    /// HTML report to write.
+    pub html: Option<PathBuf>,
+    /// History to write, its customer columns from the recorded inputs.
+    pub history: Option<PathBuf>,
+}
+
 /// Everything measured: the decisions, how many found an outcome, and the lift per action and
 /// for the campaign.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measured {
     /// The campaign's name.
     pub campaign: String,
-    /// The plan file's name (for the report).
+    /// The plan file's name, or the first audit file's (for the report).
     pub decisions_file: String,
+    /// With decisions from the audit log: what was read and left out.
+    pub audit: Option<AuditCoverage>,
     /// Rows per decision: target, control, none.
     pub decisions: [u64; 3],
     /// Rows without an outcome per decision: target, control, none.
@@ -121,38 +154,90 @@ pub fn run(files: &OutcomesFiles) -> Result<OutcomesRun, OutcomesError> {
     }
     let decisions = read_decisions(&files.decisions)?;
     let outcomes = read_outcomes(&files.outcomes)?;
-    let (measured, joined) = join(files, &decisions, outcomes);
+    let (measured, joined) = join(
+        &files.decisions,
+        files.campaign.as_deref(),
+        &decisions,
+        outcomes,
+    );
     let history = match (&files.history, &files.customers) {
-        (Some(_), Some(customers)) => Some(read_customers(
-            customers,
-            &files.decisions,
-            &decisions,
-            &joined,
-        )?),
+        (Some(path), Some(customers)) => Some((
+            path.as_path(),
+            read_customers(customers, &files.decisions, &decisions, &joined)?,
+        )),
         _ => None,
     };
+    let outputs = Outputs {
+        report: &files.report,
+        html: files.html.as_deref(),
+        history,
+    };
+    write_outputs(measured, outputs, &decisions, &joined)
+}
 
+/// Joins the audit log's decision records with the outcomes observed since and writes the
+/// report (and the HTML page and the history when asked), all or nothing. See `realtime` for
+/// which records count and how each is assigned to target, control or none.
+///
+/// # Errors
+/// See [`OutcomesError`]: each names the file, and the field and line where there is one.
+pub fn run_audit(files: &AuditOutcomesFiles) -> Result<OutcomesRun, OutcomesError> {
+    let first = files.audit.first().cloned().unwrap_or_default();
+    let observed = observed::read_observed(&files.observed, files.hash_key.as_ref())?;
+    let d =
+        realtime::read_audit_decisions(&files.audit, &files.models_dir, files.history.is_some())?;
+    let (mut measured, joined) = join(&first, files.campaign.as_deref(), &d.rows, observed);
+    measured.audit = Some(d.coverage);
+    let history = match &files.history {
+        Some(path) => Some((
+            path.as_path(),
+            realtime::customers_of(&files.audit, &d, &joined)?,
+        )),
+        None => None,
+    };
+    let outputs = Outputs {
+        report: &files.report,
+        html: files.html.as_deref(),
+        history,
+    };
+    write_outputs(measured, outputs, &d.rows, &joined)
+}
+
+/// Where a run writes, and the history's customer columns.
+struct Outputs<'a> {
+    report: &'a Path,
+    html: Option<&'a Path>,
+    history: Option<(&'a Path, Customers)>,
+}
+
+/// Renders and writes the report, HTML page and history, all or nothing.
+fn write_outputs(
+    measured: Measured,
+    files: Outputs<'_>,
+    decisions: &[DecisionRow],
+    joined: &[Option<bool>],
+) -> Result<OutcomesRun, OutcomesError> {
     let mut staged = Staged::new();
     let io = |(path, source)| OutcomesError::Io { path, source };
     let markdown = report::markdown(&measured);
     staged
-        .write(&files.report, |w| w.write_all(markdown.as_bytes()))
+        .write(files.report, |w| w.write_all(markdown.as_bytes()))
         .map_err(io)?;
-    if let Some(html) = &files.html {
+    if let Some(html) = files.html {
         let page = html::page(&measured);
         staged
             .write(html, |w| w.write_all(page.as_bytes()))
             .map_err(io)?;
     }
     let mut history_rows = None;
-    if let (Some(path), Some(customers)) = (&files.history, &history) {
+    if let Some((path, customers)) = &files.history {
         staged
-            .write(path, |w| write_history(w, customers, &decisions, &joined))
+            .write(path, |w| write_history(w, customers, decisions, joined))
             .map_err(io)?;
         history_rows = Some(
             decisions
                 .iter()
-                .zip(&joined)
+                .zip(joined)
                 .filter(|(d, c)| d.decision != Decision::None && c.is_some())
                 .count() as u64,
         );
@@ -164,10 +249,11 @@ pub fn run(files: &OutcomesFiles) -> Result<OutcomesRun, OutcomesError> {
     })
 }
 
-/// Tallies each decision against its outcome. Returns the figures and, per decision row, its
-/// outcome (`None`: no outcome yet).
+/// Tallies each decision against its outcome (both keyed by `customer_id`). Returns the figures
+/// and, per decision row, its outcome (`None`: no outcome yet).
 fn join(
-    files: &OutcomesFiles,
+    decisions_file: &Path,
+    campaign: Option<&str>,
     decisions: &[DecisionRow],
     mut outcomes: HashMap<String, (bool, u64)>,
 ) -> (Measured, Vec<Option<bool>>) {
@@ -211,11 +297,9 @@ fn join(
         }
     }
     let measured = Measured {
-        campaign: files
-            .campaign
-            .clone()
-            .unwrap_or_else(|| file_name(&files.decisions)),
-        decisions_file: file_name(&files.decisions),
+        campaign: campaign.map_or_else(|| file_name(decisions_file), str::to_owned),
+        decisions_file: file_name(decisions_file),
+        audit: None,
         decisions: counts,
         no_outcome,
         unmatched_outcomes: outcomes.len() as u64,

@@ -7,12 +7,14 @@
 //! - [`actions`]: the retention action catalog and eligibility gates;
 //! - [`exploration`]: ε-exploration among actions worth taking, with the propensity recorded;
 //! - [`uplift`]: learned uplift models (control group and one per action, a T-learner);
-//! - [`arbitration`]: expected-value ranking and the next best action.
+//! - [`arbitration`]: expected-value ranking and the next best action;
+//! - [`outcome`]: an observed outcome (did the customer churn) and its field rules.
 
 pub mod actions;
 pub mod arbitration;
 pub mod churn;
 pub mod exploration;
+pub mod outcome;
 pub mod profile;
 pub mod tier;
 pub mod uplift;

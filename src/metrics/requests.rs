@@ -14,6 +14,7 @@ pub const KNOWN_RPCS: &[&str] = &[
     "bankscore.v1.ScoringService/ClassifyValueTier",
     "bankscore.v1.BatchScoringService/ScoreStream",
     "bankscore.v1.BatchScoringService/PlanCampaign",
+    "bankscore.v1.OutcomeService/ReportOutcomes",
     "bankscore.v1.ModelAdminService/ListModels",
     "bankscore.v1.ModelAdminService/Reload",
     "grpc.health.v1.Health/Check",

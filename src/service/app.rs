@@ -1,5 +1,5 @@
 //! `bankscore serve` as one library call: the settings turned into a running service — models,
-//! audit log, TLS, tokens, signal handlers, the gRPC listener, the model watcher and the metrics
+//! audit and outcomes logs, TLS, tokens, signal handlers, the gRPC listener, the model watcher and the metrics
 //! endpoint, started in that order and stopped in reverse once SIGINT or SIGTERM arrives.
 
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use super::auth::Authenticator;
 use super::{serve_with, ServerConfig};
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, OutcomeLog};
 use crate::metrics::{Metrics, MetricsSettings};
 use crate::model_store::{ModelStore, ReloadTrigger};
 use crate::settings::Settings;
@@ -29,6 +29,11 @@ pub fn run(settings: &Settings) -> anyhow::Result<()> {
     let audit = AuditLog::from_settings(&settings.audit)?.map(Arc::new);
     if let Some(log) = &audit {
         tracing::info!(path = %log.path().display(), max_bytes = settings.audit.max_file_bytes, fsync = settings.audit.fsync, "auditing every decision");
+    }
+    let outcomes =
+        OutcomeLog::from_settings(&settings.outcomes, &settings.audit.hash_key)?.map(Arc::new);
+    if let Some(log) = &outcomes {
+        tracing::info!(path = %log.path().display(), max_bytes = settings.outcomes.max_file_bytes, fsync = settings.outcomes.fsync, "recording reported outcomes");
     }
     // Certificates are read before the port opens: a bad file stops start-up, naming it.
     let tls = settings.tls.as_ref().map(|t| t.load()).transpose()?;
@@ -87,6 +92,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<()> {
         let mut config = ServerConfig {
             max_bulk_streams: settings.bulk.max_streams,
             audit,
+            outcomes,
             metrics: endpoint.as_ref().map(|e| e.metrics.clone()),
             auth,
             tls,

@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// The scoring RPCs (`ScoringService`, `BatchScoringService`) and reflection.
+    /// The scoring RPCs (`ScoringService`, `BatchScoringService`), reporting outcomes
+    /// (`OutcomeService`) and reflection.
     Scorer,
     /// Model management (`ModelAdminService`) and reflection.
     Admin,
@@ -223,9 +224,11 @@ pub fn required_role(path: &str) -> Option<Option<Role>> {
     let service = path.trim_start_matches('/').split('/').next().unwrap_or("");
     match service {
         "grpc.health.v1.Health" => None,
-        "bankscore.v1.ScoringService" | "bankscore.v1.BatchScoringService" => {
-            Some(Some(Role::Scorer))
-        }
+        // Reporting outcomes is part of the scoring loop: the systems that ask for decisions
+        // are the ones that learn what became of the customer.
+        "bankscore.v1.ScoringService"
+        | "bankscore.v1.BatchScoringService"
+        | "bankscore.v1.OutcomeService" => Some(Some(Role::Scorer)),
         "bankscore.v1.ModelAdminService" => Some(Some(Role::Admin)),
         _ => Some(None),
     }
@@ -319,6 +322,10 @@ mod tests {
         assert_eq!(required_role("/grpc.health.v1.Health/Check"), None);
         assert_eq!(
             required_role("/bankscore.v1.ScoringService/Score"),
+            Some(Some(Role::Scorer))
+        );
+        assert_eq!(
+            required_role("/bankscore.v1.OutcomeService/ReportOutcomes"),
             Some(Some(Role::Scorer))
         );
         assert_eq!(

@@ -1,4 +1,5 @@
-//! The gRPC edge: generated types, conversions, the scoring handlers, the server and its TLS.
+//! The gRPC edge: generated types, conversions, the scoring and outcome handlers, the server and
+//! its TLS.
 
 mod admin;
 pub mod app;
@@ -7,12 +8,14 @@ pub mod auth;
 mod batch;
 pub mod convert;
 pub mod guard;
+mod outcomes;
 mod scoring;
 mod server;
 mod tls;
 
 pub use admin::AdminApi;
 pub use batch::{score_records, BatchApi, Bulk, MAX_RECORDS_PER_CHUNK};
+pub use outcomes::{OutcomeApi, MAX_OUTCOMES_PER_CALL};
 pub use scoring::ScoringApi;
 pub use server::{serve, serve_with, ServerConfig, MAX_CONCURRENT_STREAMS, MAX_MESSAGE_BYTES};
 pub use tls::{ClientAuth, TlsError, TlsSettings, TLS_HANDSHAKE_TIMEOUT};

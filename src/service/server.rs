@@ -12,13 +12,14 @@ use super::admin::AdminApi;
 use super::auth::Authenticator;
 use super::batch::{BatchApi, Bulk};
 use super::guard::GuardLayer;
+use super::outcomes::OutcomeApi;
 use super::pb::{
     self, batch_scoring_service_server::BatchScoringServiceServer,
     model_admin_service_server::ModelAdminServiceServer,
-    scoring_service_server::ScoringServiceServer,
+    outcome_service_server::OutcomeServiceServer, scoring_service_server::ScoringServiceServer,
 };
 use super::scoring::ScoringApi;
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, OutcomeLog};
 use crate::metrics::{Metrics, RequestMetricsLayer};
 use crate::model_store::ModelStore;
 use crate::settings::ServerSettings;
@@ -46,6 +47,9 @@ pub struct ServerConfig {
     pub max_bulk_streams: usize,
     /// Where every decision is recorded before it is returned; closed (flushed) at shutdown.
     pub audit: Option<Arc<AuditLog>>,
+    /// Where `ReportOutcomes` records outcomes; closed (flushed) at shutdown. `None`: the RPC
+    /// answers FAILED_PRECONDITION.
+    pub outcomes: Option<Arc<OutcomeLog>>,
     /// Where calls and answers are counted; `None` records nothing.
     pub metrics: Option<Arc<Metrics>>,
     /// Who may call; `None` lets every caller in.
@@ -59,13 +63,14 @@ pub struct ServerConfig {
 }
 
 impl Default for ServerConfig {
-    /// One bulk thread per core, four bulk streams, no audit log, no metrics, no authentication,
+    /// One bulk thread per core, four bulk streams, no audit or outcomes log, no metrics, no authentication,
     /// the default limits, plaintext.
     fn default() -> Self {
         Self {
             bulk_threads: std::thread::available_parallelism().map_or(1, usize::from),
             max_bulk_streams: 4,
             audit: None,
+            outcomes: None,
             metrics: None,
             auth: None,
             limits: ServerSettings::default(),
@@ -86,9 +91,9 @@ pub async fn serve(
     serve_with(listener, store, ServerConfig::default(), shutdown).await
 }
 
-/// Serves the scoring, batch and model-admin APIs, `grpc.health.v1` and server reflection (v1
+/// Serves the scoring, batch, outcome and model-admin APIs, `grpc.health.v1` and server reflection (v1
 /// and v1alpha) on `listener` until `shutdown` completes, then lets in-flight calls finish (up
-/// to the drain timeout) and closes the audit log.
+/// to the drain timeout) and closes the audit and outcomes logs.
 ///
 /// Health reports NOT_SERVING until the services are registered with their models, and again
 /// once shutdown begins. With [`ServerConfig::tls`] every connection is TLS: the handshakes run
@@ -132,8 +137,14 @@ pub async fn serve_with(
     let scoring = ScoringServiceServer::new(scoring)
         .max_decoding_message_size(limits.max_message_bytes)
         .max_encoding_message_size(limits.max_message_bytes);
+    let outcomes = OutcomeServiceServer::new(OutcomeApi::new(config.outcomes.clone()))
+        .max_decoding_message_size(limits.max_message_bytes)
+        .max_encoding_message_size(limits.max_message_bytes);
     health
         .set_serving::<ScoringServiceServer<ScoringApi>>()
+        .await;
+    health
+        .set_serving::<OutcomeServiceServer<OutcomeApi>>()
         .await;
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)
@@ -147,6 +158,9 @@ pub async fn serve_with(
             tracing::info!("shutting down: health NOT_SERVING, finishing in-flight calls");
             health
                 .set_not_serving::<ScoringServiceServer<ScoringApi>>()
+                .await;
+            health
+                .set_not_serving::<OutcomeServiceServer<OutcomeApi>>()
                 .await;
             health
                 .set_service_status("", tonic_health::ServingStatus::NotServing)
@@ -198,6 +212,7 @@ pub async fn serve_with(
         .add_service(scoring)
         .add_service(admin)
         .add_service(batch)
+        .add_service(outcomes)
         .serve_with_incoming_shutdown(incoming, on_shutdown);
     let served = tokio::select! {
         result = server => result,
@@ -209,6 +224,11 @@ pub async fn serve_with(
     if let Some(audit) = &config.audit {
         if let Err(e) = audit.close().await {
             tracing::error!(cause = %e, "closing the audit log");
+        }
+    }
+    if let Some(outcomes) = &config.outcomes {
+        if let Err(e) = outcomes.close().await {
+            tracing::error!(cause = %e, "closing the outcomes log");
         }
     }
     Ok(served?)

@@ -81,6 +81,16 @@ fn a_bad_setting_is_named_with_where_it_came_from() {
             "audit.hash_key",
             "the defaults",
         ),
+        (
+            no_auth().env(env(&[("BANKSCORE_OUTCOMES_PATH", "outcomes.jsonl")])),
+            "outcomes.path",
+            "BANKSCORE_OUTCOMES_PATH",
+        ),
+        (
+            no_auth().flag("outcomes.fsync", "yes", "--test"),
+            "outcomes.fsync",
+            "flag --test",
+        ),
     ];
     for (builder, key, origin) in cases {
         let e = builder.build().unwrap_err().to_string();
@@ -136,4 +146,40 @@ fn the_printed_config_masks_secrets_and_reads_back() {
     );
     let back: Settings = toml::from_str(&shown).unwrap();
     assert_eq!(back.server, s.server);
+}
+
+#[test]
+fn outcomes_are_set_like_the_audit_log_and_need_its_hash_key() {
+    let s = no_auth()
+        .env(env(&[
+            ("BANKSCORE_AUDIT_HASH_KEY", "k"),
+            (
+                "BANKSCORE_OUTCOMES_PATH",
+                "/var/log/bankscore/outcomes.jsonl",
+            ),
+            ("BANKSCORE_OUTCOMES_FSYNC", "true"),
+        ]))
+        .build()
+        .unwrap();
+    assert_eq!(
+        s.outcomes.path,
+        Some(PathBuf::from("/var/log/bankscore/outcomes.jsonl"))
+    );
+    assert!(s.outcomes.fsync);
+    assert_eq!(
+        s.audit.path, None,
+        "outcomes need the key, not the audit log"
+    );
+
+    let e = no_auth()
+        .flag("outcomes.path", "outcomes.jsonl", "--outcomes-log")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`outcomes.path`")
+            && e.contains("flag --outcomes-log")
+            && e.contains("audit.hash_key"),
+        "{e}"
+    );
 }

@@ -6,10 +6,14 @@ use tonic_health::pb::{health_check_response::ServingStatus, HealthCheckRequest}
 use crate::helpers::spawn_app;
 
 #[tokio::test]
-async fn health_reports_serving_for_the_scoring_service_and_the_server() {
+async fn health_reports_serving_for_the_scoring_and_outcome_services_and_the_server() {
     let app = spawn_app().await;
     let mut health = HealthClient::new(app.channel.clone());
-    for service in ["bankscore.v1.ScoringService", ""] {
+    for service in [
+        "bankscore.v1.ScoringService",
+        "bankscore.v1.OutcomeService",
+        "",
+    ] {
         let status = health
             .check(HealthCheckRequest {
                 service: service.into(),
@@ -62,6 +66,10 @@ async fn reflection_v1_lists_the_scoring_service_and_describes_its_four_rpcs() {
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     assert!(
         names.contains(&"bankscore.v1.ScoringService".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"bankscore.v1.OutcomeService".to_owned()),
         "{names:?}"
     );
     assert!(

@@ -15,6 +15,7 @@ mod logs;
 mod metrics;
 mod outcomes;
 mod production;
+mod realtime_outcomes;
 mod redeploy;
 mod scoring;
 mod serve_process;

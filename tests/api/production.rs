@@ -26,6 +26,7 @@ async fn the_example_production_settings_serve_with_tls_tokens_metrics_and_audit
     let pki = Pki::generate();
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
+    let outcomes_path = dir.path().join("outcomes.jsonl").display().to_string();
     let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/production.toml");
     let path = |p: &std::path::Path| p.display().to_string();
     let (models, cert, key, ca, audit_path) = (
@@ -46,6 +47,7 @@ async fn the_example_production_settings_serve_with_tls_tokens_metrics_and_audit
             ("BANKSCORE_TLS_CLIENT_CA", &ca),
             ("BANKSCORE_METRICS_LISTEN", "127.0.0.1:0"),
             ("BANKSCORE_AUDIT_PATH", &audit_path),
+            ("BANKSCORE_OUTCOMES_PATH", &outcomes_path),
             ("BANKSCORE_AUDIT_HASH_KEY", "production-test-key"),
         ],
     );

@@ -101,6 +101,30 @@ pub enum OutcomesError {
         /// The customer.
         customer_id: String,
     },
+    /// A JSON line (an audit record, or an outcome of the outcomes log) that cannot be used.
+    #[error("{} line {line}, field {field}: {message}", path.display())]
+    BadRecord {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// The field at fault (`record` for the line as a whole).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Customer ids in clear but no key to hash them into the audit log's customer hashes.
+    #[error("{}: a CSV of customer ids joins with the audit log only under its hash key: set BANKSCORE_AUDIT_HASH_KEY (or give the outcomes log ReportOutcomes writes, already hashed)", path.display())]
+    NoHashKey {
+        /// The observed outcomes file.
+        path: PathBuf,
+    },
+    /// No real-time decision was in the bundle's control group.
+    #[error("{}: no decision record withholds an action (`outputs.decision.withheld`), so lift cannot be measured (give the bundle's policy.toml a [control_group] share and salt)", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "))]
+    NoRealTimeControl {
+        /// The audit files.
+        files: Vec<PathBuf>,
+    },
     /// The plan has no control group, so there is nothing to measure against.
     #[error("{}, column decision: no `control` rows, so the campaign's lift cannot be measured (plan it with --campaign-id and --control-share)", path.display())]
     NoControl {

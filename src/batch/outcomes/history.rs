@@ -17,6 +17,18 @@ pub(super) struct Customers {
     rows: HashMap<String, csv::StringRecord>,
 }
 
+impl Customers {
+    /// Customer columns built elsewhere (from audit records): `header`, and each customer's
+    /// values in its order, by customer id.
+    pub(super) fn from_rows(header: Vec<String>, rows: HashMap<String, csv::StringRecord>) -> Self {
+        Self {
+            keep: (0..header.len()).collect(),
+            header,
+            rows,
+        }
+    }
+}
+
 /// Columns the history adds after the customer's own.
 const HISTORY_COLUMNS: [&str; 3] = ["action", "propensity", "churned"];
 

@@ -166,6 +166,7 @@ mod tests {
     #[test]
     fn outcomes_html_is_escaped_and_self_contained() {
         let m = Measured {
+            audit: None,
             campaign: "<b>&".into(),
             decisions_file: "plan.csv".into(),
             decisions: [1, 1, 0],

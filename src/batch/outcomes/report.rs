@@ -161,17 +161,38 @@ pub(super) fn rows(m: &Measured) -> impl Iterator<Item = &Lift> {
 pub(super) fn coverage(m: &Measured) -> Vec<String> {
     let [t, c, n] = m.decisions;
     let [nt, nc, nn] = m.no_outcome;
-    vec![
-        format!(
+    let source = match &m.audit {
+        None => format!(
             "Plan `{}`: {} customers: {t} targeted, {c} control, {n} no action.",
             m.decisions_file,
             t + c + n
         ),
+        Some(a) => format!(
+            "Audit log `{}` ({} file{}, {} records): {} customers by their last decision: {t} \
+             targeted, {c} control (an action withheld by the bundle's control group), {n} no \
+             action. Left out: {} records of RPCs that make no decision, {} earlier decisions \
+             of a customer decided again later.",
+            m.decisions_file,
+            a.files,
+            if a.files == 1 { "" } else { "s" },
+            a.records,
+            t + c + n,
+            a.without_decision,
+            a.superseded
+        ),
+    };
+    let place = if m.audit.is_some() {
+        "the audit log"
+    } else {
+        "the plan"
+    };
+    vec![
+        source,
         format!(
             "No outcome yet: {nt} targeted, {nc} control, {nn} no action (left out of every figure)."
         ),
         format!(
-            "Outcomes for customers not in the plan (unmatched): {}.",
+            "Outcomes for customers not in {place} (unmatched): {}.",
             m.unmatched_outcomes
         ),
         format!(
