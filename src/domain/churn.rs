@@ -300,6 +300,39 @@ impl ChurnModel {
         p: &CustomerProfile,
         max_reasons: usize,
     ) -> Result<ChurnPrediction, MissingExtraFeature> {
+        self.predict_keeping::<false>(p, max_reasons, &mut [])
+    }
+
+    /// [`ChurnModel::predict`], also writing each feature's transformed value into
+    /// `transformed` (one slot per feature), as [`ChurnModel::transformed_values`] would: the
+    /// learned uplift models of a bundle share them.
+    ///
+    /// # Errors
+    /// A feature read from `extra_features` is missing.
+    ///
+    /// # Panics
+    /// `transformed` does not have one slot per feature.
+    pub fn predict_with_transformed(
+        &self,
+        p: &CustomerProfile,
+        max_reasons: usize,
+        transformed: &mut [f64],
+    ) -> Result<ChurnPrediction, MissingExtraFeature> {
+        assert_eq!(
+            transformed.len(),
+            self.compiled.len(),
+            "one slot per feature"
+        );
+        self.predict_keeping::<true>(p, max_reasons, transformed)
+    }
+
+    #[inline(always)]
+    fn predict_keeping<const KEEP: bool>(
+        &self,
+        p: &CustomerProfile,
+        max_reasons: usize,
+        transformed: &mut [f64],
+    ) -> Result<ChurnPrediction, MissingExtraFeature> {
         let k = max_reasons.min(MAX_REASONS);
         let mut reasons: Vec<ChurnReason> = Vec::with_capacity(k);
         let mut z = self.intercept;
@@ -316,8 +349,14 @@ impl ChurnModel {
                 .zip(&mut contributions[..m])
                 .enumerate()
             {
-                *value = self.raw_value(start + j, p)?;
-                *contribution = self.contribution(start + j, *value);
+                let i = start + j;
+                *value = self.raw_value(i, p)?;
+                let f = &self.compiled[i];
+                let t = f.transform.apply(*value);
+                if KEEP {
+                    transformed[i] = t;
+                }
+                *contribution = (t - f.mean) * f.weight_per_unit;
             }
             for &c in &contributions[..m] {
                 z += c;

@@ -152,8 +152,30 @@ impl ScoringModel {
         p: &CustomerProfile,
         opts: AssessOptions,
     ) -> Result<Assessment, MissingExtraFeature> {
-        let churn = self.churn.predict(p, opts.max_reasons)?;
-        Ok(self.complete(p, churn, opts.include_ineligible, Decision::default()))
+        let Some(uplift) = &self.uplift else {
+            let churn = self.churn.predict(p, opts.max_reasons)?;
+            return Ok(self.complete(p, churn, opts.include_ineligible, Decision::default()));
+        };
+        // The transformed values the churn model computes are shared with the uplift models.
+        let n = self.churn.features().len();
+        let mut on_stack = [0.0; 48];
+        let mut on_heap = Vec::new();
+        let transformed = if n <= on_stack.len() {
+            &mut on_stack[..n]
+        } else {
+            on_heap.resize(n, 0.0);
+            &mut on_heap[..]
+        };
+        let churn = self
+            .churn
+            .predict_with_transformed(p, opts.max_reasons, transformed)?;
+        Ok(self.complete_with(
+            p,
+            churn,
+            opts.include_ineligible,
+            Decision::default(),
+            &mut uplift.for_customer_with(&self.churn, p, transformed),
+        ))
     }
 
     /// Value, tier and the next best action for a churn prediction already made, the decision

@@ -110,6 +110,31 @@ impl UpliftModels {
             .collect()
     }
 
+    /// An evaluator for one customer whose transformed values the base model has already
+    /// computed ([`ChurnModel::predict_with_transformed`]); `p_control` is computed once, when an
+    /// eligible action with a learned model first asks.
+    ///
+    /// # Panics
+    /// `transformed` does not have one value per feature of `base`.
+    pub fn for_customer_with<'a>(
+        &'a self,
+        base: &'a ChurnModel,
+        profile: &'a CustomerProfile,
+        transformed: &[f64],
+    ) -> CustomerUplift<'a> {
+        let mut customer = self.for_customer(base, profile);
+        let n = base.features().len();
+        assert_eq!(transformed.len(), n, "one value per feature");
+        if n <= ON_STACK {
+            customer.stack[..n].copy_from_slice(transformed);
+            customer.values = Values::Stack;
+        } else {
+            customer.heap = transformed.to_vec();
+            customer.values = Values::Heap;
+        }
+        customer
+    }
+
     /// A lazy evaluator for one customer: nothing is computed until an eligible action with a
     /// learned model asks, and then the transformed values and `p_control` once.
     pub fn for_customer<'a>(
@@ -357,6 +382,14 @@ mod tests {
         assert!(pc > pa);
         // rm_call has no learned model: the prior applies.
         assert_eq!(customer.probabilities(1), None);
+        // With the transformed values the base model computed while predicting: the same.
+        let mut transformed = [0.0; 2];
+        let prediction = base
+            .predict_with_transformed(&p, 3, &mut transformed)
+            .unwrap();
+        assert_eq!(prediction, base.predict(&p, 3).unwrap());
+        let mut shared = m.for_customer_with(&base, &p, &transformed);
+        assert_eq!(shared.probabilities(0), Some((pc, pa)));
         assert_eq!(m.probabilities(&base, &p), vec![(0, pc, pa)]);
     }
 
