@@ -593,7 +593,19 @@ struct LoadgenArgs {
     connect: bankscore::connect::ConnectFlags,
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the command; an error reaches the user as one line (its causes joined with `: `),
+/// whatever `RUST_BACKTRACE` says, and the exit status is 1.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Command::Serve(args) = &cli.command {
         // The log format is a setting of its own: known once the settings are.

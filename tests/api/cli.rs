@@ -257,3 +257,29 @@ fn generate_campaign_history_writes_its_columns_with_catalog_actions_and_refuses
         assert!(first.contains("--control-share"), "{bad}: {stderr}");
     }
 }
+
+#[test]
+fn a_command_error_is_one_clear_line_even_with_rust_backtrace_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let history = tmp.path().join("history.csv");
+    std::fs::write(&history, "customer_id,action,churned\nC1,control,1\n").unwrap();
+    let out = Command::new(BIN)
+        .env("RUST_BACKTRACE", "1")
+        .args(["train-uplift", "--bundle"])
+        .arg(shipped_models().join("churn/v1"))
+        .arg("--history")
+        .arg(&history)
+        .arg("--out")
+        .arg(tmp.path().join("churn/v2"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains("the file has no column `age_years`"),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("churn/v2").exists());
+}
