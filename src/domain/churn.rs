@@ -274,6 +274,14 @@ impl ChurnModel {
         }
     }
 
+    /// Feature `feature`'s mean and coefficient per unit of the transformed value
+    /// (`coefficient / scale`): its term of the log-odds is `(t − mean) × per_unit`.
+    #[inline]
+    pub fn standardization(&self, feature: usize) -> (f64, f64) {
+        let f = &self.compiled[feature];
+        (f.mean, f.weight_per_unit)
+    }
+
     /// The transform of feature `feature`.
     pub fn transform(&self, feature: usize) -> Transform {
         self.compiled[feature].transform
@@ -409,6 +417,11 @@ impl ChurnModel {
         block.log_odds.resize(n, self.intercept);
         block.values.resize(self.compiled.len() * n, 0.0);
         block.contributions.resize(self.compiled.len() * n, 0.0);
+        block.has_transformed.clear();
+        block.has_transformed.resize(self.compiled.len(), false);
+        if block.keep_transformed {
+            block.transformed.resize(self.compiled.len() * n, 0.0);
+        }
         block.missing.clear();
         block.missing.resize(n, None);
         for (i, f) in self.compiled.iter().enumerate() {
@@ -438,6 +451,17 @@ impl ChurnModel {
             match f.transform {
                 Transform::Identity => {
                     fill_contributions(f, Transform::Identity, values, contributions)
+                }
+                Transform::Log1p if block.keep_transformed => {
+                    // Kept for the uplift models; the contributions come from the same values.
+                    let kept = &mut block.transformed[i * n..(i + 1) * n];
+                    for (t, &v) in kept.iter_mut().zip(values.iter()) {
+                        *t = Transform::Log1p.apply(v);
+                    }
+                    for (c, &t) in contributions.iter_mut().zip(kept.iter()) {
+                        *c = (t - f.mean) * f.weight_per_unit;
+                    }
+                    block.has_transformed[i] = true;
                 }
                 Transform::Log1p => fill_contributions(f, Transform::Log1p, values, contributions),
             }
@@ -523,6 +547,11 @@ fn mask(b: bool) -> u64 {
 #[derive(Debug, Default)]
 pub struct ChurnBlock {
     rows: usize,
+    /// Keep the transformed values of `log1p` features (for a bundle's uplift models).
+    keep_transformed: bool,
+    /// Transformed values, laid out as `values`, of the features marked in `has_transformed`.
+    transformed: Vec<f64>,
+    has_transformed: Vec<bool>,
     log_odds: Vec<f64>,
     /// Raw values, feature-major: feature `i` of row `r` at `i * rows + r`.
     values: Vec<f64>,
@@ -539,6 +568,21 @@ pub struct ChurnBlock {
 }
 
 impl ChurnBlock {
+    /// From the next block on, keep each `log1p` feature's transformed values
+    /// ([`ChurnBlock::transformed_values`]) instead of computing them inside the contributions.
+    pub fn keep_transformed(&mut self, keep: bool) {
+        self.keep_transformed = keep;
+    }
+
+    /// Feature `feature`'s transformed values over the block's rows, when they were kept.
+    pub fn transformed_values(&self, feature: usize) -> Option<&[f64]> {
+        self.has_transformed
+            .get(feature)
+            .copied()
+            .unwrap_or(false)
+            .then(|| &self.transformed[feature * self.rows..(feature + 1) * self.rows])
+    }
+
     /// Rows in the last block.
     pub fn rows(&self) -> usize {
         self.rows

@@ -254,6 +254,7 @@ impl ScoringModel {
         scratch: &mut BlockScratch,
         mut each: impl FnMut(usize, Result<&Assessment, MissingExtraFeature>),
     ) {
+        scratch.churn.keep_transformed(self.uplift.is_some());
         self.churn
             .predict_block(profiles, opts.max_reasons, &mut scratch.churn);
         if let Some(uplift) = &self.uplift {

@@ -10,7 +10,7 @@
 use super::actions::ActionCatalog;
 use super::arbitration::LearnedUplift;
 use super::churn::{sigmoid, ChurnBlock, ChurnModel};
-use super::profile::CustomerProfile;
+use super::profile::{CustomerProfile, Transform};
 
 /// Why a set of uplift models cannot serve with a bundle.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -56,6 +56,13 @@ pub enum UpliftModelError {
 pub struct UpliftModels {
     control: ChurnModel,
     arms: Vec<Option<ChurnModel>>,
+    /// Every model's intercept: the control group's, then each learned action's in catalog order.
+    intercepts: Vec<f64>,
+    /// Feature-major `(mean, per_unit)` of every model, in `intercepts`' order, so one pass over
+    /// a customer's features computes all the log-odds at once.
+    terms: Vec<(f64, f64)>,
+    /// Catalog action → its model's index in `intercepts`.
+    slot: Vec<Option<usize>>,
 }
 
 impl UpliftModels {
@@ -85,9 +92,29 @@ impl UpliftModels {
             }
             by_action[index] = Some(model);
         }
+        let models: Vec<&ChurnModel> = std::iter::once(&control)
+            .chain(by_action.iter().flatten())
+            .collect();
+        let intercepts = models.iter().map(|m| m.intercept()).collect();
+        let terms = (0..base.features().len())
+            .flat_map(|j| models.iter().map(move |m| m.standardization(j)))
+            .collect();
+        let mut next = 0;
+        let slot = by_action
+            .iter()
+            .map(|arm| {
+                arm.as_ref().map(|_| {
+                    next += 1;
+                    next
+                })
+            })
+            .collect();
         Ok(Self {
             control,
             arms: by_action,
+            intercepts,
+            terms,
+            slot,
         })
     }
 
@@ -149,7 +176,9 @@ impl UpliftModels {
             values: Values::Pending,
             stack: [0.0; ON_STACK],
             heap: Vec::new(),
-            p_control: None,
+            log_odds: [0.0; MODELS_ON_STACK],
+            log_odds_heap: Vec::new(),
+            log_odds_ready: false,
         }
     }
 }
@@ -221,12 +250,22 @@ impl UpliftModels {
         }
         block.transformed.resize(n, 0.0);
         for feature in 0..base.features().len() {
-            let transform = base.transform(feature);
-            for (t, &raw) in block.transformed.iter_mut().zip(churn.raw_values(feature)) {
-                *t = transform.apply(raw);
-            }
+            let raw = churn.raw_values(feature);
+            // The identity leaves the value as it is; log1p values the churn block kept are
+            // reused (see ChurnBlock::keep_transformed).
+            let transformed: &[f64] =
+                match (base.transform(feature), churn.transformed_values(feature)) {
+                    (Transform::Identity, _) => raw,
+                    (_, Some(kept)) => kept,
+                    (transform, None) => {
+                        for (t, &x) in block.transformed.iter_mut().zip(raw) {
+                            *t = transform.apply(x);
+                        }
+                        &block.transformed
+                    }
+                };
             for (m, z) in models.iter().zip(block.log_odds.chunks_exact_mut(n.max(1))) {
-                m.add_block_terms(feature, &block.transformed, z);
+                m.add_block_terms(feature, transformed, z);
             }
         }
     }
@@ -280,8 +319,15 @@ pub struct CustomerUplift<'a> {
     values: Values,
     stack: [f64; ON_STACK],
     heap: Vec<f64>,
-    p_control: Option<f64>,
+    /// Every model's log-odds (see [`UpliftModels`]' order), once the first action asks: in
+    /// `log_odds[..models]` for up to [`MODELS_ON_STACK`] models, else in `log_odds_heap`.
+    log_odds: [f64; MODELS_ON_STACK],
+    log_odds_heap: Vec<f64>,
+    log_odds_ready: bool,
 }
+
+/// Log-odds on the stack for catalogs of up to 15 actions.
+const MODELS_ON_STACK: usize = 16;
 
 impl CustomerUplift<'_> {
     fn values(&mut self) -> Option<&[f64]> {
@@ -306,20 +352,49 @@ impl CustomerUplift<'_> {
     }
 }
 
+impl CustomerUplift<'_> {
+    /// Every model's log-odds in one pass over the features: the models' sums are independent,
+    /// so the CPU overlaps them; each is still summed in feature order from its intercept, as
+    /// [`ChurnModel::probability_from_transformed`] sums it (bit-identical).
+    fn all_log_odds(&mut self) -> Option<&[f64]> {
+        let models = self.models;
+        let k = models.intercepts.len();
+        if !self.log_odds_ready {
+            self.values()?;
+            let mut heap = std::mem::take(&mut self.log_odds_heap);
+            let z: &mut [f64] = if k <= MODELS_ON_STACK {
+                &mut self.log_odds[..k]
+            } else {
+                heap.resize(k, 0.0);
+                &mut heap
+            };
+            z.copy_from_slice(&models.intercepts);
+            let n = self.base.features().len();
+            let values = match self.values {
+                Values::Stack => &self.stack[..n],
+                _ => &self.heap[..],
+            };
+            for (terms, &t) in models.terms.chunks_exact(k).zip(values) {
+                for (z, &(mean, per_unit)) in z.iter_mut().zip(terms) {
+                    *z += (t - mean) * per_unit;
+                }
+            }
+            self.log_odds_heap = heap;
+            self.log_odds_ready = true;
+        }
+        Some(if k <= MODELS_ON_STACK {
+            &self.log_odds[..k]
+        } else {
+            &self.log_odds_heap
+        })
+    }
+}
+
 impl LearnedUplift for CustomerUplift<'_> {
     fn probabilities(&mut self, action: usize) -> Option<(f64, f64)> {
-        let models = self.models;
-        let arm = models.arm(action)?;
-        let p_control = match self.p_control {
-            Some(p) => p,
-            None => {
-                let p = models.control.probability_from_transformed(self.values()?);
-                self.p_control = Some(p);
-                p
-            }
-        };
-        let p_action = arm.probability_from_transformed(self.values()?);
-        Some((p_control, p_action))
+        let slot = (*self.models.slot.get(action)?)?;
+        let z = self.all_log_odds()?;
+        Some((sigmoid(z[0]), sigmoid(z[slot])))
     }
 }
 
