@@ -174,7 +174,7 @@ impl ScoringModel {
             churn,
             opts.include_ineligible,
             Decision::default(),
-            &mut uplift.for_customer_with(&self.churn, p, transformed),
+            &mut uplift.for_customer_with(&self.churn, transformed),
         ))
     }
 

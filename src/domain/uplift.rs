@@ -138,47 +138,48 @@ impl UpliftModels {
     }
 
     /// An evaluator for one customer whose transformed values the base model has already
-    /// computed ([`ChurnModel::predict_with_transformed`]); `p_control` is computed once, when an
-    /// eligible action with a learned model first asks.
+    /// computed ([`ChurnModel::predict_with_transformed`]): every model's log-odds are computed
+    /// once, when an eligible action with a learned model first asks.
     ///
     /// # Panics
     /// `transformed` does not have one value per feature of `base`.
     pub fn for_customer_with<'a>(
         &'a self,
-        base: &'a ChurnModel,
-        profile: &'a CustomerProfile,
-        transformed: &[f64],
+        base: &ChurnModel,
+        transformed: &'a [f64],
     ) -> CustomerUplift<'a> {
-        let mut customer = self.for_customer(base, profile);
-        let n = base.features().len();
-        assert_eq!(transformed.len(), n, "one value per feature");
-        if n <= ON_STACK {
-            customer.stack[..n].copy_from_slice(transformed);
-            customer.values = Values::Stack;
-        } else {
-            customer.heap = transformed.to_vec();
-            customer.values = Values::Heap;
-        }
-        customer
-    }
-
-    /// A lazy evaluator for one customer: nothing is computed until an eligible action with a
-    /// learned model asks, and then the transformed values and `p_control` once.
-    pub fn for_customer<'a>(
-        &'a self,
-        base: &'a ChurnModel,
-        profile: &'a CustomerProfile,
-    ) -> CustomerUplift<'a> {
+        assert_eq!(
+            transformed.len(),
+            base.features().len(),
+            "one value per feature"
+        );
         CustomerUplift {
             models: self,
-            base,
-            profile,
-            values: Values::Pending,
-            stack: [0.0; ON_STACK],
-            heap: Vec::new(),
+            values: std::borrow::Cow::Borrowed(transformed),
             log_odds: [0.0; MODELS_ON_STACK],
             log_odds_heap: Vec::new(),
-            log_odds_ready: false,
+            p_control: None,
+        }
+    }
+
+    /// An evaluator for one customer, its transformed values computed here (offline analysis;
+    /// scoring shares those of the churn prediction, see [`UpliftModels::for_customer_with`]).
+    /// A customer lacking an extra feature gets no learned uplift (the priors apply).
+    pub fn for_customer<'a>(
+        &'a self,
+        base: &ChurnModel,
+        profile: &CustomerProfile,
+    ) -> CustomerUplift<'a> {
+        let mut values = vec![0.0; base.features().len()];
+        if base.transformed_values(profile, &mut values).is_err() {
+            values.clear();
+        }
+        CustomerUplift {
+            models: self,
+            values: std::borrow::Cow::Owned(values),
+            log_odds: [0.0; MODELS_ON_STACK],
+            log_odds_heap: Vec::new(),
+            p_control: None,
         }
     }
 }
@@ -294,107 +295,65 @@ impl LearnedUplift for BlockRowUplift<'_> {
     }
 }
 
-/// Transformed feature values on the stack for the usual model sizes.
-const ON_STACK: usize = 48;
+/// Log-odds on the stack for catalogs of up to 7 actions (and the control group).
+const MODELS_ON_STACK: usize = 8;
 
-/// Where a customer's transformed values are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Values {
-    /// Not computed yet.
-    Pending,
-    /// In `stack[..n]`.
-    Stack,
-    /// In `heap` (models with more than [`ON_STACK`] features).
-    Heap,
-    /// A feature could not be read (cannot happen once the base model has read it): priors.
-    Unavailable,
-}
-
-/// [`UpliftModels`] for one customer: see [`UpliftModels::for_customer`].
+/// [`UpliftModels`] for one customer: see [`UpliftModels::for_customer_with`].
 #[derive(Debug)]
 pub struct CustomerUplift<'a> {
     models: &'a UpliftModels,
-    base: &'a ChurnModel,
-    profile: &'a CustomerProfile,
-    values: Values,
-    stack: [f64; ON_STACK],
-    heap: Vec<f64>,
-    /// Every model's log-odds (see [`UpliftModels`]' order), once the first action asks: in
-    /// `log_odds[..models]` for up to [`MODELS_ON_STACK`] models, else in `log_odds_heap`.
+    /// The customer's transformed feature values (empty when they could not be read).
+    values: std::borrow::Cow<'a, [f64]>,
+    /// Every model's log-odds in [`UpliftModels`]' order: in `log_odds` for up to
+    /// [`MODELS_ON_STACK`] models, else in `log_odds_heap`.
     log_odds: [f64; MODELS_ON_STACK],
     log_odds_heap: Vec<f64>,
-    log_odds_ready: bool,
-}
-
-/// Log-odds on the stack for catalogs of up to 15 actions.
-const MODELS_ON_STACK: usize = 16;
-
-impl CustomerUplift<'_> {
-    fn values(&mut self) -> Option<&[f64]> {
-        let n = self.base.features().len();
-        if self.values == Values::Pending {
-            let (buf, kind) = if n <= ON_STACK {
-                (&mut self.stack[..n], Values::Stack)
-            } else {
-                self.heap.resize(n, 0.0);
-                (&mut self.heap[..], Values::Heap)
-            };
-            self.values = match self.base.transformed_values(self.profile, buf) {
-                Ok(()) => kind,
-                Err(_) => Values::Unavailable,
-            };
-        }
-        match self.values {
-            Values::Stack => Some(&self.stack[..n]),
-            Values::Heap => Some(&self.heap),
-            Values::Pending | Values::Unavailable => None,
-        }
-    }
+    /// The control group's churn probability, once computed (with every log-odds).
+    p_control: Option<f64>,
 }
 
 impl CustomerUplift<'_> {
     /// Every model's log-odds in one pass over the features: the models' sums are independent,
     /// so the CPU overlaps them; each is still summed in feature order from its intercept, as
-    /// [`ChurnModel::probability_from_transformed`] sums it (bit-identical).
-    fn all_log_odds(&mut self) -> Option<&[f64]> {
+    /// [`ChurnModel::probability_from_transformed`] sums it (bit-identical). Returns
+    /// `p_control`.
+    fn compute(&mut self) -> Option<f64> {
+        if let Some(p) = self.p_control {
+            return Some(p);
+        }
+        if self.values.is_empty() {
+            return None;
+        }
         let models = self.models;
         let k = models.intercepts.len();
-        if !self.log_odds_ready {
-            self.values()?;
-            let mut heap = std::mem::take(&mut self.log_odds_heap);
-            let z: &mut [f64] = if k <= MODELS_ON_STACK {
-                &mut self.log_odds[..k]
-            } else {
-                heap.resize(k, 0.0);
-                &mut heap
-            };
-            z.copy_from_slice(&models.intercepts);
-            let n = self.base.features().len();
-            let values = match self.values {
-                Values::Stack => &self.stack[..n],
-                _ => &self.heap[..],
-            };
-            for (terms, &t) in models.terms.chunks_exact(k).zip(values) {
-                for (z, &(mean, per_unit)) in z.iter_mut().zip(terms) {
-                    *z += (t - mean) * per_unit;
-                }
-            }
-            self.log_odds_heap = heap;
-            self.log_odds_ready = true;
-        }
-        Some(if k <= MODELS_ON_STACK {
-            &self.log_odds[..k]
+        let z: &mut [f64] = if k <= MODELS_ON_STACK {
+            &mut self.log_odds[..k]
         } else {
-            &self.log_odds_heap
-        })
+            self.log_odds_heap.resize(k, 0.0);
+            &mut self.log_odds_heap
+        };
+        z.copy_from_slice(&models.intercepts);
+        for (terms, &t) in models.terms.chunks_exact(k).zip(self.values.iter()) {
+            for (z, &(mean, per_unit)) in z.iter_mut().zip(terms) {
+                *z += (t - mean) * per_unit;
+            }
+        }
+        let p = sigmoid(z[0]);
+        self.p_control = Some(p);
+        Some(p)
     }
 }
 
 impl LearnedUplift for CustomerUplift<'_> {
     fn probabilities(&mut self, action: usize) -> Option<(f64, f64)> {
         let slot = (*self.models.slot.get(action)?)?;
-        let z = self.all_log_odds()?;
-        Some((sigmoid(z[0]), sigmoid(z[slot])))
+        let p_control = self.compute()?;
+        let z = if self.models.intercepts.len() <= MODELS_ON_STACK {
+            self.log_odds[slot]
+        } else {
+            self.log_odds_heap[slot]
+        };
+        Some((p_control, sigmoid(z)))
     }
 }
 
@@ -463,7 +422,7 @@ mod tests {
             .predict_with_transformed(&p, 3, &mut transformed)
             .unwrap();
         assert_eq!(prediction, base.predict(&p, 3).unwrap());
-        let mut shared = m.for_customer_with(&base, &p, &transformed);
+        let mut shared = m.for_customer_with(&base, &transformed);
         assert_eq!(shared.probabilities(0), Some((pc, pa)));
         assert_eq!(m.probabilities(&base, &p), vec![(0, pc, pa)]);
     }
