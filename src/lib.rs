@@ -1,9 +1,12 @@
 //! bankscore: customer value tiers, churn probability and the next best retention action for
 //! retail banks, served over gRPC.
 //!
-//! - [`domain`]: the pure scoring core (profile, churn model, value, tiers, actions, arbitration);
+//! - [`domain`]: the pure scoring core (profile, churn model, value, tiers, actions, learned uplift,
+//!   exploration and control group, arbitration);
 //! - [`model_store`]: the on-disk model bundle format, its validation and the registry of loaded versions;
-//! - [`training`]: the synthetic customer generator and `bankscore train` (linfa logistic regression);
+//! - [`training`]: the synthetic customer and campaign-history generators, `bankscore train` (linfa
+//!   logistic regression), `bankscore train-uplift` (a T-learner from campaign history) and the
+//!   uplift evaluation (Qini, AUUC, uplift by decile);
 //! - [`batch`]: offline scoring of files, campaign planning, measuring a campaign's lift (`bankscore outcomes`),
 //!   and estimating a candidate bundle's policy value from logged decisions (`bankscore evaluate-policy`);
 //! - [`audit`]: the decision audit log (keyed customer hashes, rotation) and its replay;
