@@ -35,12 +35,14 @@ fn shifted(base: &ChurnModel, k: usize) -> ChurnModel {
     .expect("valid model")
 }
 
-/// The shipped model with a learned uplift model for every catalog action.
-fn with_learned_uplift(scoring: &ScoringModel) -> ScoringModel {
+/// The shipped model with a learned uplift model for the first `learned` catalog actions (the
+/// others keep their priors).
+fn with_learned_uplift(scoring: &ScoringModel, learned: usize) -> ScoringModel {
     let arms = scoring
         .actions
         .actions
         .iter()
+        .take(learned)
         .enumerate()
         .map(|(i, a)| (a.id.clone(), shifted(&scoring.churn, i + 1)))
         .collect();
@@ -61,7 +63,8 @@ fn scoring(c: &mut Criterion) {
     let model = load_bundle(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/churn/v1"))
         .expect("shipped bundle");
     let scoring = &model.scoring;
-    let learned = with_learned_uplift(scoring);
+    let learned = with_learned_uplift(scoring, scoring.actions.actions.len());
+    let six = with_learned_uplift(scoring, 6);
     let profiles = customers();
     let mut group = c.benchmark_group("core");
     group.throughput(Throughput::Elements(CUSTOMERS as u64));
@@ -75,6 +78,11 @@ fn scoring(c: &mut Criterion) {
             &learned,
             "assess, learned uplift for every action (7 action models + control)",
             "assess_block, learned uplift for every action",
+        ),
+        (
+            &six,
+            "assess, learned uplift for 6 actions (reactivation_offer on its prior)",
+            "assess_block, learned uplift for 6 actions",
         ),
     ];
     for (model, one_at_a_time, in_blocks) in variants {
