@@ -93,6 +93,16 @@ impl Candidates {
     pub fn options(&self, i: usize) -> &[Option_] {
         &self.options[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
+
+    /// The name of the action customer `i` would be offered alone: their highest expected value
+    /// (what a control customer's action was withheld as, so lift per action compares like with
+    /// like); `None` without a positive option.
+    pub fn would_be_action(&self, i: usize) -> Option<&str> {
+        self.options(i)
+            .iter()
+            .max_by(|a, b| a.expected_value.total_cmp(&b.expected_value))
+            .map(|o| self.actions[o.action as usize].as_str())
+    }
 }
 
 /// Budget and capacities.

@@ -181,11 +181,7 @@ pub fn plan_csv(
             Assignment::Control => {
                 // The action they would have been offered, so lift per action compares like
                 // with like (`bankscore outcomes`); the plan expects and spends nothing on them.
-                let would_be = candidates
-                    .options(i)
-                    .iter()
-                    .max_by(|a, b| a.expected_value.total_cmp(&b.expected_value))
-                    .map_or("", |o| candidates.actions[o.action as usize].as_str());
+                let would_be = candidates.would_be_action(i).unwrap_or("");
                 writeln!(w, "{id},control,{would_be},0,0,{var},{PROPENSITY}")?;
             }
             Assignment::Target(k) => {

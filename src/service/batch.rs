@@ -637,11 +637,15 @@ fn totals(t: plan::Totals) -> pb::PlanTotals {
 fn assignment(c: &Candidates, ids: &[String], i: usize, a: Assignment) -> pb::PlanAssignment {
     let mut out = pb::PlanAssignment {
         customer_id: ids[i].clone(),
+        propensity: 1.0,
         ..Default::default()
     };
     match a {
         Assignment::None => out.set_decision(pb::PlanDecision::None),
-        Assignment::Control => out.set_decision(pb::PlanDecision::Control),
+        Assignment::Control => {
+            out.set_decision(pb::PlanDecision::Control);
+            out.withheld_action_id = c.would_be_action(i).unwrap_or_default().to_owned();
+        }
         Assignment::Target(k) => {
             let o = c.options(i)[k as usize];
             out.set_decision(pb::PlanDecision::Target);

@@ -100,8 +100,17 @@ async fn the_plan_respects_budget_and_capacity_exactly_and_beats_the_naive_plan(
         );
         if control {
             assert!(a.action_id.is_empty() && a.cost == 0.0);
+        } else {
+            assert!(a.withheld_action_id.is_empty());
         }
+        assert_eq!(a.propensity, 1.0);
     }
+    // Control customers with an action worth taking name the one withheld from them.
+    let withheld = assignments
+        .iter()
+        .filter(|a| !a.withheld_action_id.is_empty())
+        .count();
+    assert!(withheld > 0, "no control customer has a withheld action");
     let control = assignments
         .iter()
         .filter(|a| a.decision() == pb::PlanDecision::Control)
