@@ -28,7 +28,7 @@ use crate::domain::{Assessment, ScoringModel, ValueTier};
 pub const REASONS: usize = 3;
 
 /// The output columns, in order.
-pub const OUTPUT_COLUMNS: [&str; 18] = [
+pub const OUTPUT_COLUMNS: [&str; 19] = [
     "customer_id",
     "churn_probability",
     "realized_value",
@@ -47,6 +47,7 @@ pub const OUTPUT_COLUMNS: [&str; 18] = [
     "reason_3",
     "reason_3_contribution",
     "candidates",
+    "propensity",
 ];
 
 /// The output table: its schema and the fixed dictionaries its coded columns point into.
@@ -113,6 +114,7 @@ impl Output {
             ));
         }
         fields.push(Field::new("candidates", DataType::Utf8, false));
+        fields.push(float("propensity"));
         debug_assert!(fields
             .iter()
             .map(Field::name)
@@ -149,6 +151,7 @@ pub struct ScoredColumns {
     best_ev: Vec<f64>,
     reason: [(Int16Builder, Float64Builder); REASONS],
     candidates: StringBuilder,
+    propensity: Vec<f64>,
     scratch: String,
     /// Customers per tier, in [`ValueTier::ALL`] order.
     pub tiers: [u64; 4],
@@ -179,6 +182,7 @@ impl ScoredColumns {
                 )
             }),
             candidates: StringBuilder::with_capacity(n, n),
+            propensity: f(),
             scratch: String::new(),
             tiers: [0; 4],
             actions: vec![0; out.action_count()],
@@ -243,6 +247,7 @@ impl ScoredColumns {
             let _ = write!(self.scratch, ":{}", act.cost);
         }
         self.candidates.append_value(&self.scratch);
+        self.propensity.push(a.decision.propensity);
         self.tiers[a.tier.tier.index()] += 1;
         self.actions[code as usize] += 1;
         self.churn_bands[((p * 10.0) as usize).min(9)] += 1;
@@ -296,6 +301,7 @@ impl ScoredColumns {
             columns.push(Arc::new(contribution.finish()));
         }
         columns.push(Arc::new(self.candidates.finish()));
+        columns.push(float(take(&mut self.propensity)));
         Ok(RecordBatch::try_new(out.schema.clone(), columns)?)
     }
 }

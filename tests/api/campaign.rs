@@ -277,6 +277,10 @@ fn the_plan_file_carries_value_at_risk_propensity_and_the_action_control_custome
     let (scored_header, scored) = read("scored.csv");
     let col = |name: &str| scored_header.iter().position(|h| h == name).unwrap();
     let (var, candidates) = (col("value_at_risk"), col("candidates"));
+    // The shipped bundle neither explores nor holds customers out: every decision is certain.
+    let propensity = col("propensity");
+    assert_eq!(propensity, scored_header.len() - 1, "propensity comes last");
+    assert!(scored.iter().all(|s| s[propensity] == "1"));
     assert_eq!(plan.len(), scored.len());
     let (mut control, mut with_action) = (0, 0);
     for (r, s) in plan.iter().zip(&scored) {
