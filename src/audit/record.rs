@@ -8,7 +8,7 @@
 //!  "options":{"max_reasons":3,"include_ineligible":false},
 //!  "inputs":{"age_years":42,"tenure_months":60,…,"has_mortgage":false,…,"extra_features":{}},
 //!  "outputs":{"churn_probability":0.161,"value":{…},"tier":"B","key_account":false,
-//!             "decision":{"action":"fee_waiver","expected_value":3.61}}}
+//!             "decision":{"action":"fee_waiver","expected_value":3.61,"propensity":1.0}}}
 //! ```
 
 use std::borrow::Cow;
