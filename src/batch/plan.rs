@@ -105,6 +105,24 @@ impl Candidates {
     }
 }
 
+/// The probability with which a campaign holding out `control_share` of its customers made
+/// decision `a` for customer `i` of `c`, as `evaluate-policy` and `train-uplift` read it from a
+/// plan's rows:
+/// - a targeted customer got their action unless the hash held them out: `1 − control_share`;
+/// - a control customer with an action worth taking had it withheld by the hash: `control_share`;
+/// - otherwise (no action worth taking, or outside the budget or a capacity) the customer gets
+///   no action whether or not the hash holds them out: 1.
+///
+/// The budget's reach is taken as given: which customers it reaches barely depends on who else
+/// the hash held out.
+pub fn propensity(c: &Candidates, i: usize, a: Assignment, control_share: f64) -> f64 {
+    match a {
+        Assignment::Target(_) => 1.0 - control_share,
+        Assignment::Control if c.would_be_action(i).is_some() => control_share,
+        Assignment::Control | Assignment::None => 1.0,
+    }
+}
+
 /// Budget and capacities.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
@@ -505,6 +523,31 @@ mod tests {
             assert_eq!(plan.assignments[0], Assignment::Control);
             assert_eq!(plan.totals.targeted, 1);
         }
+    }
+
+    #[test]
+    fn each_decision_records_the_probability_the_control_hash_gave_it() {
+        let mut c = two_actions();
+        c.push(0.9, true, [opt(0, 100.0, 1.0)]); // held out, had an action
+        c.push(0.1, false, [opt(0, 10.0, 1.0)]); // targeted
+        c.push(0.5, true, []); // held out, nothing to withhold
+        c.push(0.5, false, [opt(1, 5.0, 50.0)]); // outside the budget
+        let plan = greedy(&c, &unlimited(10.0));
+        assert_eq!(
+            plan.assignments,
+            [
+                Assignment::Control,
+                Assignment::Target(0),
+                Assignment::Control,
+                Assignment::None
+            ]
+        );
+        let p: Vec<f64> = (0..4)
+            .map(|i| propensity(&c, i, plan.assignments[i], 0.2))
+            .collect();
+        assert_eq!(p, [0.2, 0.8, 1.0, 1.0]);
+        // Without a control group every decision is certain.
+        assert_eq!(propensity(&c, 1, Assignment::Target(0), 0.0), 1.0);
     }
 
     #[test]

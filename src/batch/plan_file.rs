@@ -11,13 +11,10 @@ use super::plan::{self, Assignment, Candidates, Limits, Plan};
 /// the action a `control` customer would have been offered (their highest-EV option; empty when
 /// they had none); `expected_value` and `cost` are 0 for `control` and `none` rows;
 /// `value_at_risk` is copied from the scored file; `propensity` is the probability with which
-/// the plan chose the row's decision.
+/// the plan chose the row's decision ([`plan::propensity`]: `1 − control share` for `target`,
+/// the share for `control` with an action withheld, 1 otherwise).
 pub const PLAN_HEADER: &str =
     "customer_id,decision,action,expected_value,cost,value_at_risk,propensity";
-
-/// The plan is deterministic (the control group is a hash, the rest a greedy choice): every
-/// decision is taken with probability 1.
-const PROPENSITY: f64 = 1.0;
 
 /// Campaign settings for a file plan.
 #[derive(Debug, Clone)]
@@ -176,19 +173,20 @@ pub fn plan_csv(
     writeln!(w, "{PLAN_HEADER}")?;
     for (i, a) in chosen.assignments.iter().enumerate() {
         let (id, var) = (&ids[i], value_at_risk[i]);
+        let p = plan::propensity(&candidates, i, *a, settings.control_share);
         match a {
-            Assignment::None => writeln!(w, "{id},none,,0,0,{var},{PROPENSITY}")?,
+            Assignment::None => writeln!(w, "{id},none,,0,0,{var},{p}")?,
             Assignment::Control => {
                 // The action they would have been offered, so lift per action compares like
                 // with like (`bankscore outcomes`); the plan expects and spends nothing on them.
                 let would_be = candidates.would_be_action(i).unwrap_or("");
-                writeln!(w, "{id},control,{would_be},0,0,{var},{PROPENSITY}")?;
+                writeln!(w, "{id},control,{would_be},0,0,{var},{p}")?;
             }
             Assignment::Target(k) => {
                 let o = candidates.options(i)[*k as usize];
                 writeln!(
                     w,
-                    "{id},target,{},{},{},{var},{PROPENSITY}",
+                    "{id},target,{},{},{},{var},{p}",
                     candidates.actions[o.action as usize], o.expected_value, o.cost
                 )?;
             }

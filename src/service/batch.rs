@@ -480,6 +480,7 @@ impl BatchScoringService for BatchApi {
         validate_settings(&settings)?;
         let mut candidates = Candidates::new();
         let mut ids: Vec<String> = Vec::new();
+        let mut value_at_risk: Vec<f64> = Vec::new();
         let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut add = |chunk: Vec<pb::CampaignCandidate>| -> Result<(), Status> {
             for c in chunk {
@@ -499,6 +500,12 @@ impl BatchScoringService for BatchApi {
                     return Err(Status::invalid_argument(format!(
                         "candidates[{}]: the customer appears twice; send each customer once with all their actions",
                         c.customer_id
+                    )));
+                }
+                if !(c.value_at_risk.is_finite() && c.value_at_risk >= 0.0) {
+                    return Err(Status::invalid_argument(format!(
+                        "candidates[{}].value_at_risk: {} is not a finite amount >= 0",
+                        c.customer_id, c.value_at_risk
                     )));
                 }
                 let options = c
@@ -527,6 +534,7 @@ impl BatchScoringService for BatchApi {
                 );
                 candidates.push(c.churn_probability, control, options);
                 ids.push(c.customer_id);
+                value_at_risk.push(c.value_at_risk);
             }
             Ok(())
         };
@@ -543,6 +551,7 @@ impl BatchScoringService for BatchApi {
                 .collect(),
         };
         let (candidates, ids) = (Arc::new(candidates), Arc::new(ids));
+        let control_share = settings.control_share;
         let planned = {
             let c = candidates.clone();
             self.bulk
@@ -564,7 +573,13 @@ impl BatchScoringService for BatchApi {
                 let assignments = slice
                     .iter()
                     .enumerate()
-                    .map(|(j, a)| assignment(&candidates, &ids, base + j, *a))
+                    .map(|(j, a)| {
+                        let i = base + j;
+                        let mut out = assignment(&candidates, &ids[i], i, *a);
+                        out.propensity = plan::propensity(&candidates, i, *a, control_share);
+                        out.value_at_risk = value_at_risk[i];
+                        out
+                    })
                     .collect();
                 let response = pb::PlanCampaignResponse {
                     assignments,
@@ -634,10 +649,9 @@ fn totals(t: plan::Totals) -> pb::PlanTotals {
     }
 }
 
-fn assignment(c: &Candidates, ids: &[String], i: usize, a: Assignment) -> pb::PlanAssignment {
+fn assignment(c: &Candidates, id: &str, i: usize, a: Assignment) -> pb::PlanAssignment {
     let mut out = pb::PlanAssignment {
-        customer_id: ids[i].clone(),
-        propensity: 1.0,
+        customer_id: id.to_owned(),
         ..Default::default()
     };
     match a {

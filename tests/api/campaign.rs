@@ -19,6 +19,7 @@ fn candidate(i: usize) -> pb::CampaignCandidate {
     pb::CampaignCandidate {
         customer_id: format!("C{i:06}"),
         churn_probability: ((i * 7919) % 1000) as f64 / 1000.0,
+        value_at_risk: 1000.0 + f,
         actions: vec![
             action("rm_call", 40.0 + (f * 13.0) % 90.0, 45.0),
             action("fee_waiver", 5.0 + (f * 7.0) % 40.0, 30.0),
@@ -103,7 +104,15 @@ async fn the_plan_respects_budget_and_capacity_exactly_and_beats_the_naive_plan(
         } else {
             assert!(a.withheld_action_id.is_empty());
         }
-        assert_eq!(a.propensity, 1.0);
+        // The probability the hash gave the decision, as in the plan file.
+        let propensity = match a.decision() {
+            pb::PlanDecision::Target => 0.9,
+            pb::PlanDecision::Control if !a.withheld_action_id.is_empty() => 0.1,
+            _ => 1.0,
+        };
+        assert_eq!(a.propensity, propensity, "{}", a.customer_id);
+        // The value at risk the caller sent comes back with the assignment.
+        assert_eq!(a.value_at_risk, candidate(i).value_at_risk);
     }
     // Control customers with an action worth taking name the one withheld from them.
     let withheld = assignments
@@ -189,6 +198,28 @@ async fn bad_campaign_settings_are_refused_naming_the_field() {
             .contains("C000001]: the customer appears twice"),
         "{}",
         status.message()
+    );
+    let negative = pb::CampaignCandidate {
+        value_at_risk: -5.0,
+        ..candidate(2)
+    };
+    let request = pb::PlanCampaignRequest {
+        settings: Some(pb::CampaignSettings {
+            budget: 10.0,
+            ..Default::default()
+        }),
+        candidates: vec![negative],
+    };
+    let status = client
+        .plan_campaign(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), status.message()),
+        (
+            tonic::Code::InvalidArgument,
+            "candidates[C000002].value_at_risk: -5 is not a finite amount >= 0"
+        )
     );
     let status = client
         .plan_campaign(tokio_stream::iter(vec![pb::PlanCampaignRequest::default()]))
@@ -291,7 +322,6 @@ fn the_plan_file_carries_value_at_risk_propensity_and_the_action_control_custome
             "{}",
             r[0]
         );
-        assert_eq!(r[6], "1", "the plan is deterministic: {}", r[0]);
         match r[1].as_str() {
             "control" => {
                 control += 1;
@@ -313,9 +343,15 @@ fn the_plan_file_carries_value_at_risk_propensity_and_the_action_control_custome
                     .map_or("", |(a, _)| a);
                 assert_eq!(r[2], best, "{}", r[0]);
                 with_action += usize::from(!best.is_empty());
+                // Held out by the hash with probability 0.2; nothing to withhold is certain.
+                let p = if best.is_empty() { "1" } else { "0.2" };
+                assert_eq!(r[6], p, "propensity of {}", r[0]);
             }
-            "target" => assert!(!r[2].is_empty() && r[4].parse::<f64>().unwrap() >= 0.0),
-            "none" => assert_eq!(r[2], ""),
+            "target" => {
+                assert!(!r[2].is_empty() && r[4].parse::<f64>().unwrap() >= 0.0);
+                assert_eq!(r[6], "0.8", "not held out, probability 1 − 0.2: {}", r[0]);
+            }
+            "none" => assert_eq!((r[2].as_str(), r[6].as_str()), ("", "1"), "{}", r[0]),
             other => panic!("decision {other}"),
         }
     }

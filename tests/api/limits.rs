@@ -405,6 +405,7 @@ async fn shutdown_turns_health_not_serving_and_lets_a_call_in_flight_finish() {
                 expected_value: 30.0,
                 cost: 25.0,
             }],
+            value_at_risk: 400.0,
         }],
     })
     .await
