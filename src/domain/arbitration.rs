@@ -311,7 +311,9 @@ impl Decision {
 }
 
 /// Why `option` ranks where it does, with the numbers of the formula, e.g.
-/// "EV = τ 0.0600 (p_churn 0.3000 × prior uplift 0.200) × value at risk 1500.00 − cost 25.00 = 65.00".
+/// "EV = τ 0.060000 (p_churn 0.300000 × prior uplift 0.200) × value at risk 1500.00 − cost 25.00 =
+/// 65.00". τ and the probabilities have six decimals so that the product can be checked by hand
+/// to the cent on values at risk up to about 10,000.
 pub fn option_reason(
     catalog: &ActionCatalog,
     option: &ActionOption,
@@ -329,15 +331,15 @@ pub fn option_reason(
     };
     let why_tau = match option.source {
         UpliftSource::Prior { share } => {
-            format!("p_churn {p_churn:.4} × prior uplift {share:.3}")
+            format!("p_churn {p_churn:.6} × prior uplift {share:.3}")
         }
         UpliftSource::Learned {
             p_control,
             p_action,
-        } => format!("learned: p_churn without contact {p_control:.4} − with it {p_action:.4}"),
+        } => format!("learned: p_churn without contact {p_control:.6} − with it {p_action:.6}"),
     };
     format!(
-        "EV = τ {tau:.4} ({why_tau}) × value at risk {value_at_risk:.2} − cost {cost:.2} = {:.2}{verdict}",
+        "EV = τ {tau:.6} ({why_tau}) × value at risk {value_at_risk:.2} − cost {cost:.2} = {:.2}{verdict}",
         option.expected_value
     )
 }
@@ -403,7 +405,7 @@ mod tests {
         );
         assert_eq!(
             option_reason(&catalog(), best, 0.3, 1000.0),
-            "EV = τ 0.0900 (p_churn 0.3000 × prior uplift 0.300) × value at risk 1000.00 − cost 40.00 = 50.00"
+            "EV = τ 0.090000 (p_churn 0.300000 × prior uplift 0.300) × value at risk 1000.00 − cost 40.00 = 50.00"
         );
     }
 
@@ -481,7 +483,7 @@ mod tests {
         assert_eq!(d.ranked[1].source, UpliftSource::Prior { share: 0.3 });
         assert_eq!(
             option_reason(&catalog(), best, 0.3, 1000.0),
-            "EV = τ 0.0800 (learned: p_churn without contact 0.3000 − with it 0.2200) × value at risk 1000.00 − cost 25.00 = 55.00"
+            "EV = τ 0.080000 (learned: p_churn without contact 0.300000 − with it 0.220000) × value at risk 1000.00 − cost 25.00 = 55.00"
         );
     }
 

@@ -261,3 +261,59 @@ async fn an_empty_request_id_is_replaced_by_a_server_assigned_one() {
     );
     app.stop().await.unwrap();
 }
+
+/// The numbers README.md shows for `examples/customer.json`, so that the worked example a
+/// retention manager checks by hand stays the one the shipped model gives.
+#[tokio::test]
+async fn the_readme_example_customer_gets_the_value_at_risk_and_expected_value_the_readme_shows() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/customer.json");
+    let profile: bankscore::domain::CustomerProfile =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut app = spawn_app().await;
+    let reply = app
+        .client
+        .score(pb::ScoreRequest {
+            context: context("demo-1"),
+            profile: Some((&profile).into()),
+            max_reasons: 3,
+            include_ineligible: false,
+        })
+        .await
+        .expect("score succeeds")
+        .into_inner();
+    app.stop().await.unwrap();
+    let cents = |x: f64| format!("{x:.2}");
+    let value = reply.value.unwrap();
+    assert_eq!(
+        [
+            value.realized,
+            value.potential,
+            value.influence,
+            value.total
+        ]
+        .map(cents),
+        ["1400.00", "239.17", "150.00", "1789.17"]
+    );
+    assert_eq!(cents(value.value_at_risk), "3746.52");
+    assert_eq!(
+        format!("{:.6}", reply.churn.unwrap().probability),
+        "0.842409"
+    );
+    let decision = reply.decision.unwrap();
+    let best = decision.best.unwrap();
+    assert_eq!(best.action_id, "resolve_complaint");
+    assert_eq!(cents(best.expected_value), "1340.25");
+    assert_eq!(format!("{:.6}", best.uplift), "0.379084");
+    assert_eq!(
+        best.reason,
+        "EV = τ 0.379084 (p_churn 0.842409 × prior uplift 0.450) × value at risk 3746.52 − cost \
+         80.00 = 1340.25"
+    );
+    // The README's hand check: τ × value at risk − cost with the printed figures, to the cent.
+    assert_eq!(cents(0.379084 * 3746.52 - 80.0), "1340.25");
+    assert!(
+        decision.reason.contains("596.22 more than `rm_call`"),
+        "{}",
+        decision.reason
+    );
+}
