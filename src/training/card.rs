@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::model_store::format::{Evaluation, ModelFile, ModelMetadata, PolicyFile};
+use crate::model_store::format::{Evaluation, ModelFile, ModelMetadata, PolicyFile, TopShareLift};
 
 /// Renders `MODEL_CARD.md`.
 pub fn model_card(
@@ -139,6 +139,18 @@ fn evaluated_on(t: &crate::model_store::format::UpliftTraining) -> String {
     }
 }
 
+/// An evaluation's figure for the top `share` by predicted τ, or "–" when it was not computed.
+fn top_share(
+    e: &crate::model_store::format::UpliftEvaluation,
+    share: f64,
+    figure: impl Fn(&TopShareLift) -> String,
+) -> String {
+    e.top
+        .iter()
+        .find(|t| (t.top_share - share).abs() < 1e-9)
+        .map_or_else(|| "–".to_owned(), figure)
+}
+
 /// The model card's section on learned uplift: what was learned from which history, and how each
 /// action's uplift ranks customers on held-out rows.
 pub(super) fn uplift_section(report: &crate::model_store::format::UpliftFile) -> String {
@@ -153,38 +165,40 @@ pub(super) fn uplift_section(report: &crate::model_store::format::UpliftFile) ->
         and {} stayers; {}.\n",
         report.trained_at, h.source, h.rows, h.sha256, h.control_rows, h.control_churners,
         t.l2, t.min_churners, t.min_churners, evaluated_on(t));
-    let _ = writeln!(s, "| action | uplift | treated | churners | Qini | AUUC | reduction top 10% | top 30% | everyone |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "| action | uplift | treated | churners | Qini | AUUC | reduction top 10% | top 20% | top 30% | everyone |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
+    let learned = || {
+        report
+            .actions
+            .iter()
+            .filter_map(|a| match (&a.uplift, &a.evaluation) {
+                (UpliftKind::Learned, Some(e)) => Some((a, e)),
+                _ => None,
+            })
+    };
     for a in &report.actions {
         match (&a.uplift, &a.evaluation) {
             (UpliftKind::Learned, Some(e)) => {
-                let top = |share: f64| {
-                    e.top
-                        .iter()
-                        .find(|t| (t.top_share - share).abs() < 1e-9)
-                        .map_or_else(
-                            || "–".to_owned(),
-                            |t| format!("{:+.4}", t.observed_reduction),
-                        )
-                };
+                let top = |t: &TopShareLift| format!("{:+.4}", t.observed_reduction);
                 let everyone = e.top.first().map_or(0.0, |t| t.observed_reduction_everyone);
                 let _ = writeln!(
                     s,
-                    "| `{}` | learned | {} | {} | {:.4} | {:.4} | {} | {} | {:+.4} |",
+                    "| `{}` | learned | {} | {} | {:.4} | {:.4} | {} | {} | {} | {:+.4} |",
                     a.action,
                     a.treated_rows,
                     a.treated_churners,
                     e.qini_coefficient,
                     e.auuc,
-                    top(0.1),
-                    top(0.3),
+                    top_share(e, 0.1, top),
+                    top_share(e, 0.2, top),
+                    top_share(e, 0.3, top),
                     everyone
                 );
             }
             _ => {
                 let _ = writeln!(
                     s,
-                    "| `{}` | catalog prior ({}) | {} | {} | – | – | – | – | – |",
+                    "| `{}` | catalog prior ({}) | {} | {} | – | – | – | – | – | – |",
                     a.action,
                     a.reason.as_deref().unwrap_or("too little data"),
                     a.treated_rows,
@@ -194,6 +208,39 @@ pub(super) fn uplift_section(report: &crate::model_store::format::UpliftFile) ->
         }
     }
     let _ = writeln!(s, "\nReductions are observed churn among held-out control customers minus among held-out treated \
-        customers, for the share with the highest predicted τ; `uplift/evaluation.json` has the uplift-by-decile tables.");
+        customers, for the share with the highest predicted τ.\n");
+    let _ = writeln!(s, "Churners kept per 1,000 customers when the top share by predicted τ is targeted, against the \
+        same share targeted at random:\n");
+    let _ = writeln!(
+        s,
+        "| action | top 10% | random 10% | top 20% | random 20% | top 30% | random 30% |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    for (a, e) in learned() {
+        let saved = |t: &TopShareLift| format!("{:.1}", t.churners_saved_per_1000);
+        let random = |t: &TopShareLift| format!("{:.1}", t.random_saved_per_1000);
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            a.action,
+            top_share(e, 0.1, saved),
+            top_share(e, 0.1, random),
+            top_share(e, 0.2, saved),
+            top_share(e, 0.2, random),
+            top_share(e, 0.3, saved),
+            top_share(e, 0.3, random)
+        );
+    }
+    let _ = writeln!(s, "\nUplift by decile of predicted τ (1 = highest): observed control churn − treated churn in \
+        each decile of the held-out rows (`uplift/evaluation.json` has the counts and rates):\n");
+    let _ = writeln!(s, "| action | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
+    for (a, e) in learned() {
+        let mut row = format!("| `{}` |", a.action);
+        for d in &e.deciles {
+            let _ = write!(row, " {:+.4} |", d.observed_uplift);
+        }
+        let _ = writeln!(s, "{row}");
+    }
     s
 }

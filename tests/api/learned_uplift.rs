@@ -74,6 +74,35 @@ async fn the_server_decides_on_learned_uplift_that_a_validator_can_recompute_fro
     assert_eq!(written, report);
     let card = std::fs::read_to_string(v2.join("MODEL_CARD.md")).unwrap();
     assert!(card.contains("## Learned uplift"), "{card}");
+    // The card carries each learned action's evaluation: the top shares against random
+    // targeting and the uplift-by-decile table, as in uplift/evaluation.json.
+    for a in &report.actions {
+        let Some(e) = &a.evaluation else { continue };
+        let saved = e
+            .top
+            .iter()
+            .map(|t| {
+                format!(
+                    " {:.1} | {:.1} |",
+                    t.churners_saved_per_1000, t.random_saved_per_1000
+                )
+            })
+            .collect::<String>();
+        assert_eq!(e.top.len(), 3, "top 10%, 20% and 30%");
+        assert!(
+            card.contains(&format!("| `{}` |{saved}\n", a.action)),
+            "{saved}\n{card}"
+        );
+        let deciles = e
+            .deciles
+            .iter()
+            .map(|d| format!(" {:+.4} |", d.observed_uplift))
+            .collect::<String>();
+        assert!(
+            card.contains(&format!("| `{}` |{deciles}\n", a.action)),
+            "{card}"
+        );
+    }
 
     let mut app = spawn_app_on(&models).await;
     let control = model(&v2, "uplift/control.json");
