@@ -299,6 +299,12 @@ fn check_settings(s: &UpliftSettings) -> anyhow::Result<()> {
         "{} already exists; choose a new version",
         s.out.display()
     );
+    // Checked before the fit, which would otherwise run only to have its bundle refused.
+    ensure!(
+        s.out.parent().and_then(Path::file_name).is_some(),
+        "--out {}: a bundle is a directory <models dir>/<name>/<version>, e.g. models/churn/v2",
+        s.out.display()
+    );
     Ok(())
 }
 

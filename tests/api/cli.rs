@@ -283,3 +283,38 @@ fn a_command_error_is_one_clear_line_even_with_rust_backtrace_set() {
     );
     assert!(!tmp.path().join("churn/v2").exists());
 }
+
+#[test]
+fn train_uplift_refuses_an_out_that_is_not_a_bundle_directory_before_fitting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let history = tmp.path().join("history.csv");
+    let out = Command::new(BIN)
+        .args(["generate", "--campaign-history", "--rows", "500", "--out"])
+        .arg(&history)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(BIN)
+        .current_dir(tmp.path())
+        .args([
+            "train-uplift",
+            "--history",
+            "history.csv",
+            "--out",
+            "v2",
+            "--bundle",
+        ])
+        .arg(shipped_models().join("churn/v1"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: --out v2: a bundle is a directory <models dir>/<name>/<version>, e.g. models/churn/v2"
+    );
+    assert!(!tmp.path().join("v2").exists(), "nothing is written");
+}
