@@ -14,10 +14,13 @@ use crate::audit::{CustomerHasher, HashKey, OutcomeRecord};
 /// Outcomes by customer hash, with the line each was read from.
 pub(super) type Observed = HashMap<String, (bool, u64)>;
 
-/// Reads `path` as JSON Lines when its first non-blank character is `{`, as CSV otherwise.
+/// Reads `path` as JSON Lines when its first non-blank character is `{`, as CSV otherwise; also
+/// returns how many outcomes were set aside as another campaign's.
 ///
 /// JSON Lines: the last outcome of a customer wins (a later report corrects an earlier one).
-/// CSV: each customer once, as for a plan's outcomes.
+/// With `campaign`, an outcome reported with another `campaign_id` is set aside (one reported
+/// without a campaign id belongs to every campaign). CSV: each customer once, as for a plan's
+/// outcomes.
 ///
 /// # Errors
 /// The file cannot be read; a line or row is bad (named by line and field); a CSV without
@@ -25,7 +28,8 @@ pub(super) type Observed = HashMap<String, (bool, u64)>;
 pub(super) fn read_observed(
     path: &Path,
     hash_key: Option<&HashKey>,
-) -> Result<Observed, OutcomesError> {
+    campaign: Option<&str>,
+) -> Result<(Observed, u64), OutcomesError> {
     let io = |source| OutcomesError::Io {
         path: path.into(),
         source,
@@ -39,32 +43,39 @@ pub(super) fn read_observed(
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|&b| b == b'{');
     if json_lines {
-        return read_outcome_log(path);
+        return read_outcome_log(path, campaign);
     }
     let key = hash_key
         .filter(|k| !k.is_empty())
         .ok_or_else(|| OutcomesError::NoHashKey { path: path.into() })?;
     let hasher = CustomerHasher::new(key);
-    Ok(read_outcomes(path)?
+    let observed = read_outcomes(path)?
         .into_iter()
         .map(|(id, outcome)| (hasher.hash(&id), outcome))
-        .collect())
+        .collect();
+    Ok((observed, 0))
 }
 
-/// The outcomes log: one [`OutcomeRecord`] per line, the last per customer kept.
-fn read_outcome_log(path: &Path) -> Result<Observed, OutcomesError> {
+/// The outcomes log: one [`OutcomeRecord`] per line, the last per customer of `campaign` kept;
+/// also the number of lines of other campaigns.
+fn read_outcome_log(path: &Path, campaign: Option<&str>) -> Result<(Observed, u64), OutcomesError> {
     let text = std::fs::read_to_string(path).map_err(|source| OutcomesError::Io {
         path: path.into(),
         source,
     })?;
-    let mut observed = Observed::new();
+    let (mut observed, mut other_campaigns) = (Observed::new(), 0);
     for (i, raw) in text.lines().enumerate() {
         if raw.trim().is_empty() {
             continue;
         }
         let line = i as u64 + 1;
         let r: OutcomeRecord = parse_line(path, line, raw)?;
-        observed.insert(r.customer, (r.churned, line));
+        match (campaign, r.campaign_id.as_deref()) {
+            (Some(wanted), Some(reported)) if wanted != reported => other_campaigns += 1,
+            _ => {
+                observed.insert(r.customer, (r.churned, line));
+            }
+        }
     }
-    Ok(observed)
+    Ok((observed, other_campaigns))
 }

@@ -34,6 +34,8 @@ pub struct AuditCoverage {
     pub without_decision: u64,
     /// Decision records followed by a later one for the same customer.
     pub superseded: u64,
+    /// Outcomes the outcomes log holds for other campaigns than the one measured.
+    pub other_campaign_outcomes: u64,
 }
 
 /// The decisions of the audit files: one row per customer (its hash as `customer_id`), the file

@@ -186,7 +186,7 @@ pub(super) fn coverage(m: &Measured) -> Vec<String> {
     } else {
         "the plan"
     };
-    vec![
+    let mut lines = vec![
         source,
         format!(
             "No outcome yet: {nt} targeted, {nc} control, {nn} no action (left out of every figure)."
@@ -199,7 +199,14 @@ pub(super) fn coverage(m: &Measured) -> Vec<String> {
             "Control customers with no positive action, so comparable with no one: {}.",
             m.control_without_action
         ),
-    ]
+    ];
+    if let Some(a) = m.audit.filter(|a| a.other_campaign_outcomes > 0) {
+        lines.push(format!(
+            "Outcomes reported for other campaigns than `{}` (left out): {}.",
+            m.campaign, a.other_campaign_outcomes
+        ));
+    }
+    lines
 }
 
 pub(super) const METHOD: [&str; 6] = [

@@ -139,6 +139,7 @@ fn the_last_decision_of_a_customer_counts_and_records_without_a_decision_are_lef
             records: 6,
             without_decision: 1,
             superseded: 1,
+            other_campaign_outcomes: 0,
         }
     );
     assert!(
@@ -207,25 +208,31 @@ fn observed_outcomes_join_by_hash_from_the_outcomes_log_or_a_csv_hashed_with_the
          {\"time\":\"t\",\"customer\":\"h-a\",\"churned\":false,\"campaign_id\":\"q1\"}\n",
     )
     .unwrap();
-    let o = read_observed(&log, None).unwrap();
-    assert_eq!(o.len(), 2);
+    let (o, other_campaigns) = read_observed(&log, None, None).unwrap();
+    assert_eq!((o.len(), other_campaigns), (2, 0));
     assert_eq!(
         o["h-a"],
         (false, 4),
         "a later report corrects an earlier one"
     );
     assert_eq!(o["h-b"], (false, 3));
+    // Measuring campaign q2: q1's report is set aside, those without a campaign id count.
+    let (o, other_campaigns) = read_observed(&log, None, Some("q2")).unwrap();
+    assert_eq!(other_campaigns, 1);
+    assert_eq!((o["h-a"], o["h-b"]), ((true, 1), (false, 3)));
+    let (o, other_campaigns) = read_observed(&log, None, Some("q1")).unwrap();
+    assert_eq!((o["h-a"], other_campaigns), ((false, 4), 0));
 
     let csv = dir.path().join("observed.csv");
     std::fs::write(&csv, "customer_id,churned\nC-1,1\nC-2,false\n").unwrap();
     let key = HashKey::new("k");
     let hasher = CustomerHasher::new(&key);
-    let o = read_observed(&csv, Some(&key)).unwrap();
+    let (o, _) = read_observed(&csv, Some(&key), None).unwrap();
     assert!(o[&hasher.hash("C-1")].0);
     assert!(!o[&hasher.hash("C-2")].0);
     assert!(!o.contains_key("C-1"), "no clear id is a key");
 
-    let e = read_observed(&csv, None).unwrap_err();
+    let e = read_observed(&csv, None, None).unwrap_err();
     assert!(matches!(e, OutcomesError::NoHashKey { .. }), "{e}");
     assert!(e.to_string().contains("BANKSCORE_AUDIT_HASH_KEY"), "{e}");
 
@@ -234,7 +241,7 @@ fn observed_outcomes_join_by_hash_from_the_outcomes_log_or_a_csv_hashed_with_the
         "{\"time\":\"t\",\"customer\":\"h-a\",\"churned\":\"yes\"}\n",
     )
     .unwrap();
-    let e = read_observed(&log, None).unwrap_err().to_string();
+    let e = read_observed(&log, None, None).unwrap_err().to_string();
     assert!(e.contains("outcomes.jsonl line 1, field churned"), "{e}");
 }
 
