@@ -36,6 +36,9 @@ enum Command {
     /// Learn each retention action's uplift from campaign history and write a new bundle version
     /// with uplift/ models (a T-learner: the control group's churn model and one per action).
     TrainUplift(TrainUpliftArgs),
+    /// Write each customer's learned uplift per action under a bundle's uplift/ models
+    /// (p_control, p.<action>, tau.<action>), to check them against another implementation.
+    Uplift(UpliftArgs),
     /// Check a model bundle as the server does before serving it.
     Validate {
         /// The bundle directory, models/<name>/<version>.
@@ -522,6 +525,19 @@ struct OutcomesArgs {
 }
 
 #[derive(Args)]
+struct UpliftArgs {
+    /// A bundle with learned uplift, models/<name>/<version>.
+    #[arg(long)]
+    bundle: PathBuf,
+    /// Customers CSV or Parquet (the columns of a training or scoring file).
+    #[arg(long)]
+    input: PathBuf,
+    /// CSV to write: customer_id, p_control, then p.<action> and tau.<action> per learned action.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
 struct EvaluatePolicyArgs {
     /// The candidate bundle, models/<name>/<version>.
     #[arg(long)]
@@ -676,6 +692,18 @@ fn run() -> anyhow::Result<()> {
         Command::Plan(args) => plan(args),
         Command::Outcomes(args) => outcomes(args),
         Command::EvaluatePolicy(args) => evaluate_policy(args),
+        Command::Uplift(args) => {
+            let written =
+                bankscore::batch::uplift_file::write_uplift(&args.bundle, &args.input, &args.out)?;
+            println!(
+                "wrote {} customers' uplift for {} learned actions ({}) to {}",
+                written.rows,
+                written.learned.len(),
+                written.learned.join(", "),
+                args.out.display()
+            );
+            Ok(())
+        }
         Command::Validate { bundle } => {
             let m = load_bundle(&bundle)?;
             println!(

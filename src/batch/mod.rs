@@ -2,7 +2,8 @@
 //! (`bankscore score`), campaign planning within a budget (`bankscore plan`, `PlanCampaign`),
 //! measuring what a campaign did against its control group (`bankscore outcomes`), and
 //! estimating what a candidate bundle's policy would retain from logged decisions
-//! (`bankscore evaluate-policy`).
+//! (`bankscore evaluate-policy`), and each customer's learned uplift per action
+//! (`bankscore uplift`).
 
 mod executor;
 pub mod file_format;
@@ -14,6 +15,7 @@ pub mod policy_eval;
 pub mod read;
 pub mod score_file;
 mod staged;
+pub mod uplift_file;
 pub mod write;
 
 pub use executor::{BulkError, BulkExecutor, BULK_NICE};

@@ -545,3 +545,128 @@ fn another_experiments_columns_are_read_by_naming_them_and_a_stayed_outcome_is_i
     assert!(err.contains("`churned`"), "{err}");
     assert!(!models.join("churn/v4").exists());
 }
+
+/// `bankscore uplift` writes, per customer and learned action, the τ the server decides on; a
+/// bad row is named and nothing is written; a bundle without learned uplift is refused.
+#[tokio::test]
+async fn the_uplift_command_writes_the_tau_the_server_decides_on_and_refuses_bad_rows() {
+    use bankscore::training::synthetic::{write_csv, Generator};
+    let bin = env!("CARGO_BIN_EXE_bankscore");
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    let v1 = copy_shipped(&models, "v1");
+    let v2 = models.join("churn/v2");
+    let mut settings = UpliftSettings::new(v1.clone(), history(tmp.path(), 12_000), v2.clone());
+    settings.min_churners = 30;
+    let report = train_uplift(&settings).expect("uplift trains");
+    let learned: Vec<&str> = report
+        .actions
+        .iter()
+        .filter(|a| a.uplift == UpliftKind::Learned)
+        .map(|a| a.action.as_str())
+        .collect();
+    assert!(learned.len() >= 5, "{learned:?}");
+
+    let customers = tmp.path().join("customers.csv");
+    write_csv(std::fs::File::create(&customers).unwrap(), 200, 9).unwrap();
+    let out = tmp.path().join("tau.csv");
+    let run = |bundle: &Path, input: &Path| {
+        std::process::Command::new(bin)
+            .arg("uplift")
+            .arg("--bundle")
+            .arg(bundle)
+            .arg("--input")
+            .arg(input)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let done = run(&v2, &customers);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let mut expected = vec!["customer_id".to_owned(), "p_control".to_owned()];
+    for a in &learned {
+        expected.extend([format!("p.{a}"), format!("tau.{a}")]);
+    }
+    assert_eq!(header, expected);
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').skip(1).map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 200);
+
+    let mut app = spawn_app_on(&models).await;
+    let mut generator = Generator::new(9);
+    let mut compared = 0;
+    for row in &rows {
+        let profile = generator.next_customer().profile;
+        let reply = app
+            .client
+            .score(pb::ScoreRequest {
+                context: context("uplift-file"),
+                profile: Some((&profile).into()),
+                max_reasons: 0,
+                include_ineligible: false,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        for o in reply.decision.unwrap().ranked {
+            if o.uplift_source() != pb::UpliftSource::Learned {
+                continue;
+            }
+            let k = learned.iter().position(|a| *a == o.action_id).unwrap();
+            assert_eq!(row[0], o.p_without_action, "{}", profile.customer_id);
+            assert_eq!(row[1 + 2 * k], o.p_with_action, "{}", profile.customer_id);
+            assert_eq!(row[2 + 2 * k], o.uplift, "{}", profile.customer_id);
+            compared += 1;
+        }
+    }
+    app.stop().await.unwrap();
+    assert!(compared > 100, "only {compared} learned options compared");
+
+    // A bad value is named by line and field, and the earlier file is left as it was.
+    let bad = tmp.path().join("bad.csv");
+    let mut text = std::fs::read_to_string(&customers).unwrap();
+    let header_line = text.lines().next().unwrap().to_owned();
+    let tenure = header_line
+        .split(',')
+        .position(|h| h == "tenure_months")
+        .unwrap();
+    let mut edited: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut fields: Vec<String> = edited[5].split(',').map(str::to_owned).collect();
+    fields[tenure] = "-3".into();
+    edited[5] = fields.join(",");
+    text = edited.join("\n") + "\n";
+    std::fs::write(&bad, text).unwrap();
+    let before = std::fs::read(&out).unwrap();
+    let refused = run(&v2, &bad);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("bad.csv line 6, field profile.tenure_months:")
+            && stderr.contains("nothing was written"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        before,
+        "the output is untouched"
+    );
+
+    let refused = run(&v1, &customers);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("has no learned uplift"), "{stderr}");
+}
