@@ -513,6 +513,10 @@ struct OutcomesArgs {
     /// Campaign name for the report [default: the plan file's or first audit file's name].
     #[arg(long)]
     campaign: Option<String>,
+    /// With --audit: measure only the outcomes reported with this campaign_id (and those
+    /// reported without one); the others are left out and counted in the report.
+    #[arg(long, requires = "audit")]
+    campaign_id: Option<String>,
     /// Markdown report to write.
     #[arg(long)]
     report: PathBuf,
@@ -961,6 +965,7 @@ fn outcomes(args: OutcomesArgs) -> anyhow::Result<()> {
                 .ok()
                 .map(bankscore::audit::HashKey::new),
             campaign: args.campaign,
+            campaign_id: args.campaign_id,
             report: args.report.clone(),
             html: args.html.clone(),
             history: args.history.clone(),

@@ -98,9 +98,11 @@ pub struct AuditOutcomesFiles {
     pub models_dir: PathBuf,
     /// The audit log's hash key, needed only when `observed` is a CSV of clear ids.
     pub hash_key: Option<HashKey>,
-    /// The name in the report (the first audit file's name when absent); outcomes reported
-    /// with another `campaign_id` are left out.
+    /// The name in the report; the first audit file's name when absent.
     pub campaign: Option<String>,
+    /// Measure only the outcomes reported for this `campaign_id` (and those reported without
+    /// one); the outcomes log's other campaigns are left out and counted.
+    pub campaign_id: Option<String>,
     /// Markdown report to write.
     pub report: PathBuf,
     /// HTML report to write.
@@ -184,12 +186,14 @@ pub fn run(files: &OutcomesFiles) -> Result<OutcomesRun, OutcomesError> {
 /// See [`OutcomesError`]: each names the file, and the field and line where there is one.
 pub fn run_audit(files: &AuditOutcomesFiles) -> Result<OutcomesRun, OutcomesError> {
     let first = files.audit.first().cloned().unwrap_or_default();
-    let campaign = files.campaign.as_deref();
-    let (observed, other_campaign_outcomes) =
-        observed::read_observed(&files.observed, files.hash_key.as_ref(), campaign)?;
+    let (observed, other_campaign_outcomes) = observed::read_observed(
+        &files.observed,
+        files.hash_key.as_ref(),
+        files.campaign_id.as_deref(),
+    )?;
     let d =
         realtime::read_audit_decisions(&files.audit, &files.models_dir, files.history.is_some())?;
-    let (mut measured, joined) = join(&first, campaign, &d.rows, observed);
+    let (mut measured, joined) = join(&first, files.campaign.as_deref(), &d.rows, observed);
     measured.audit = Some(AuditCoverage {
         other_campaign_outcomes,
         ..d.coverage

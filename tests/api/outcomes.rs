@@ -287,7 +287,7 @@ fn outcomes_report_matches_a_count_done_by_hand_and_the_history_carries_the_cust
             "control"
         };
         assert_eq!(h[n - 3], action);
-        assert_eq!(h[n - 2], "1");
+        assert_eq!(h[n - 2], d[6], "the plan's propensity: {}", d[0]);
         assert_eq!(h[n - 1], u8::from(churned[&d[0]]).to_string());
     }
 }

@@ -326,6 +326,39 @@ async fn outcomes_reported_over_grpc_measure_real_time_decisions_against_the_con
         );
         assert_eq!(tail[2], if churned[i] { "1" } else { "0" }, "customer {i}");
     }
+
+    // Measured as another campaign, every outcome (all reported for rt-2027) is left out and
+    // counted; measured as rt-2027, the report is the one above.
+    for (campaign_id, left_out) in [("q9", reported + 4), ("rt-2027", 0)] {
+        let report = p(&format!("report-{campaign_id}.md"));
+        let out = Command::new(BIN)
+            .args(["outcomes", "--audit", &p("audit.jsonl"), "--observed"])
+            .args([
+                &p("outcomes.jsonl"),
+                "--models-dir",
+                &models.display().to_string(),
+            ])
+            .args([
+                "--campaign",
+                "real-time",
+                "--campaign-id",
+                campaign_id,
+                "--report",
+                &report,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&report).unwrap();
+        let line = format!("Outcomes reported for other campaign ids (left out): {left_out}.");
+        assert_eq!(text.contains(&line), left_out > 0, "{campaign_id}: {text}");
+        let all_matched = text.contains("(unmatched): 4.");
+        assert_eq!(all_matched, left_out == 0, "{campaign_id}: {text}");
+    }
 }
 
 #[tokio::test]

@@ -202,8 +202,8 @@ pub(super) fn coverage(m: &Measured) -> Vec<String> {
     ];
     if let Some(a) = m.audit.filter(|a| a.other_campaign_outcomes > 0) {
         lines.push(format!(
-            "Outcomes reported for other campaigns than `{}` (left out): {}.",
-            m.campaign, a.other_campaign_outcomes
+            "Outcomes reported for other campaign ids (left out): {}.",
+            a.other_campaign_outcomes
         ));
     }
     lines
