@@ -49,7 +49,7 @@ wait_for "v2 *champion"; "$B" models --target $T
 step "roll back to v1"
 "$B" deploy --models-dir models --model churn --champion v1
 wait_for "v1 *champion"; "$B" models --target $T
-step "change the action catalog as the README says: a new version v4, resealed and validated"
+step "change the action catalog as docs/model-owners.md says: a new version v4, resealed and validated"
 cp -r models/churn/v2 models/churn/.v4.tmp
 sed -i '0,/^cost = 80.0$/s//cost = 90.0/' models/churn/.v4.tmp/actions.toml
 "$B" reseal models/churn/.v4.tmp
