@@ -428,6 +428,12 @@ pub fn in_control_group(customer_id: &str, campaign_id: &str, share: f64) -> boo
     ((h >> 11) as f64 / (1u64 << 53) as f64) < share
 }
 
+mod rules;
+pub use rules::{
+    Campaign, CampaignError, CampaignRules, CandidateAction, MAX_ACTIONS_PER_CANDIDATE,
+    MAX_CAMPAIGN_CANDIDATES,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

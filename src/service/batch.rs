@@ -13,7 +13,9 @@ use super::audit::{self, ChunkRecords};
 use super::convert;
 use super::pb::{self, batch_scoring_service_server::BatchScoringService};
 use crate::audit::AuditLog;
-use crate::batch::plan::{self, Assignment, Candidates, Limits};
+use crate::batch::plan::{
+    self, Assignment, Campaign, CampaignError, CampaignRules, CandidateAction, Candidates, Limits,
+};
 use crate::batch::{BulkError, BulkExecutor};
 use crate::domain::{AssessOptions, Assessment, BlockScratch, CustomerProfile, ScoringModel};
 use crate::metrics::Metrics;
@@ -27,10 +29,6 @@ const RESULT_QUEUE: usize = 2;
 pub const SLOW_READER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long a bulk stream may stay silent before the server ends it.
 pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
-/// Most customers one campaign may plan.
-pub const MAX_CAMPAIGN_CANDIDATES: usize = 50_000_000;
-/// Most actions one campaign candidate may list.
-pub const MAX_ACTIONS_PER_CANDIDATE: usize = u8::MAX as usize;
 /// Assignments per `PlanCampaign` response message.
 const ASSIGNMENTS_PER_MESSAGE: usize = 10_000;
 
@@ -477,64 +475,27 @@ impl BatchScoringService for BatchApi {
         let settings = first.settings.ok_or_else(|| {
             Status::invalid_argument("settings: the first message must carry the campaign settings")
         })?;
-        validate_settings(&settings)?;
-        let mut candidates = Candidates::new();
-        let mut ids: Vec<String> = Vec::new();
-        let mut value_at_risk: Vec<f64> = Vec::new();
-        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let rules = CampaignRules {
+            campaign_id: &settings.campaign_id,
+            budget: settings.budget,
+            control_share: settings.control_share,
+        };
+        let mut campaign = Campaign::new(rules).map_err(campaign_status)?;
         let mut add = |chunk: Vec<pb::CampaignCandidate>| -> Result<(), Status> {
             for c in chunk {
-                if ids.len() >= MAX_CAMPAIGN_CANDIDATES {
-                    return Err(Status::invalid_argument(format!(
-                        "candidates: more than {MAX_CAMPAIGN_CANDIDATES} customers in one campaign"
-                    )));
-                }
-                if c.actions.len() > MAX_ACTIONS_PER_CANDIDATE {
-                    return Err(Status::invalid_argument(format!(
-                        "candidates[{}].actions: {} actions, at most {MAX_ACTIONS_PER_CANDIDATE}",
-                        c.customer_id,
-                        c.actions.len()
-                    )));
-                }
-                if !seen.insert(c.customer_id.clone()) {
-                    return Err(Status::invalid_argument(format!(
-                        "candidates[{}]: the customer appears twice; send each customer once with all their actions",
-                        c.customer_id
-                    )));
-                }
-                if !(c.value_at_risk.is_finite() && c.value_at_risk >= 0.0) {
-                    return Err(Status::invalid_argument(format!(
-                        "candidates[{}].value_at_risk: {} is not a finite amount >= 0",
-                        c.customer_id, c.value_at_risk
-                    )));
-                }
-                let options = c
-                    .actions
-                    .iter()
-                    .map(|a| {
-                        if !(a.expected_value.is_finite() && a.cost.is_finite() && a.cost >= 0.0) {
-                            return Err(Status::invalid_argument(format!(
-                                "candidates[{}].actions: `{}` needs a finite expected value and a finite cost >= 0",
-                                c.customer_id, a.action_id
-                            )));
-                        }
-                        Ok(plan::Option_ {
-                            action: candidates.action_index(&a.action_id).ok_or_else(|| {
-                                Status::invalid_argument("candidates: more than 65,535 distinct action ids")
-                            })?,
-                            expected_value: a.expected_value,
-                            cost: a.cost,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, Status>>()?;
-                let control = plan::in_control_group(
-                    &c.customer_id,
-                    &settings.campaign_id,
-                    settings.control_share,
-                );
-                candidates.push(c.churn_probability, control, options);
-                ids.push(c.customer_id);
-                value_at_risk.push(c.value_at_risk);
+                let actions = c.actions.iter().map(|a| CandidateAction {
+                    action: &a.action_id,
+                    expected_value: a.expected_value,
+                    cost: a.cost,
+                });
+                campaign
+                    .add(
+                        &c.customer_id,
+                        c.churn_probability,
+                        c.value_at_risk,
+                        actions,
+                    )
+                    .map_err(campaign_status)?;
             }
             Ok(())
         };
@@ -542,6 +503,12 @@ impl BatchScoringService for BatchApi {
         while let Some(msg) = next_message(&mut inbound).await? {
             add(msg.candidates)?;
         }
+        let Campaign {
+            candidates,
+            ids,
+            value_at_risk,
+            ..
+        } = campaign;
         let limits = Limits {
             budget: settings.budget,
             capacity: candidates
@@ -620,25 +587,16 @@ fn bulk_status(e: BulkError) -> Status {
     }
 }
 
-fn validate_settings(s: &pb::CampaignSettings) -> Result<(), Status> {
-    if !(s.budget.is_finite() && s.budget >= 0.0) {
-        return Err(Status::invalid_argument(format!(
-            "settings.budget: {} is not a finite amount >= 0",
-            s.budget
-        )));
-    }
-    if !(0.0..=0.5).contains(&s.control_share) {
-        return Err(Status::invalid_argument(format!(
-            "settings.control_share: {} is outside 0..=0.5",
-            s.control_share
-        )));
-    }
-    if s.control_share > 0.0 && s.campaign_id.is_empty() {
-        return Err(Status::invalid_argument(
-            "settings.campaign_id: is required for a control group",
-        ));
-    }
-    Ok(())
+/// A campaign rule broken, as `INVALID_ARGUMENT` naming the setting or the customer's field.
+fn campaign_status(e: CampaignError) -> Status {
+    let setting = matches!(
+        e,
+        CampaignError::Budget(_)
+            | CampaignError::ControlShare(_)
+            | CampaignError::CampaignIdRequired
+    );
+    let prefix = if setting { "settings." } else { "" };
+    Status::invalid_argument(format!("{prefix}{}: {e}", e.field()))
 }
 
 fn totals(t: plan::Totals) -> pb::PlanTotals {
