@@ -1,24 +1,53 @@
-//! `bankscore serve` as one library call: the settings turned into a running service — models,
-//! audit and outcomes logs, TLS, tokens, signal handlers, the gRPC listener, the model watcher and the metrics
-//! endpoint, started in that order and stopped in reverse once SIGINT or SIGTERM arrives.
+//! Process start-up: the tokio runtime every command runs on, and `bankscore serve` as one
+//! library call — the settings turned into a running service (models, audit and outcomes logs,
+//! TLS, tokens, signal handlers, the gRPC listener, the model watcher and the metrics endpoint),
+//! started in that order and stopped in reverse once SIGINT or SIGTERM arrives.
 
 use std::sync::Arc;
 
 use anyhow::Context;
 
-use super::auth::Authenticator;
-use super::{serve_with, ServerConfig};
 use crate::audit::{AuditLog, OutcomeLog};
 use crate::metrics::{Metrics, MetricsSettings};
 use crate::model_store::{ModelStore, ReloadTrigger};
+use crate::service::auth::Authenticator;
+use crate::service::{serve_with, ServerConfig};
 use crate::settings::Settings;
+
+/// How many threads a runtime gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workers {
+    /// The calling thread only (a client making one call).
+    One,
+    /// One worker thread per core.
+    PerCore,
+    /// This many worker threads (at least 1).
+    Exactly(usize),
+}
+
+/// The tokio runtime, with I/O and timers, built the same way for every command.
+///
+/// # Errors
+/// The operating system refuses the threads or the I/O driver.
+pub fn runtime(workers: Workers) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match workers {
+        Workers::One => tokio::runtime::Builder::new_current_thread(),
+        Workers::PerCore => tokio::runtime::Builder::new_multi_thread(),
+        Workers::Exactly(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n.max(1));
+            b
+        }
+    };
+    builder.enable_all().build()
+}
 
 /// Runs `bankscore serve` with `settings` until SIGINT or SIGTERM, then drains and returns.
 ///
 /// # Errors
 /// A setting's file (models, TLS, audit) is unusable, the port cannot be bound, or the
 /// transport fails.
-pub fn run(settings: &Settings) -> anyhow::Result<()> {
+pub fn serve(settings: &Settings) -> anyhow::Result<()> {
     let models = &settings.models;
     let (store, problems) = ModelStore::open(&models.dir, models.name.as_deref())
         .with_context(|| format!("loading models from {}", models.dir.display()))?;
@@ -65,11 +94,11 @@ pub fn run(settings: &Settings) -> anyhow::Result<()> {
         versions = registry.versions().len(),
         "models loaded"
     );
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = settings.server.worker_threads {
-        runtime.worker_threads(n);
-    }
-    runtime.enable_all().build()?.block_on(async move {
+    let workers = settings
+        .server
+        .worker_threads
+        .map_or(Workers::PerCore, Workers::Exactly);
+    runtime(workers)?.block_on(async move {
         // Signal handlers go in before the port opens: a signal that arrives
         // once clients can connect must never find the default action.
         let shutdown = shutdown_signal()?;

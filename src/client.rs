@@ -13,7 +13,8 @@ use crate::service::pb::{
 };
 
 /// Which RPC to call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Rpc {
     /// `Score`: all three answers.
     Score,

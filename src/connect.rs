@@ -68,23 +68,19 @@ pub enum ClientTlsError {
     },
 }
 
-/// The TLS flags of the client commands.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct ConnectFlags {
+/// How a client command was told to connect (its `--ca-cert`, `--client-cert`,
+/// `--client-key`, `--tls-domain` and `--token` flags, or their `BANKSCORE_*` variables).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
     /// PEM CA certificate that signs the server's certificate (for https:// targets).
-    #[arg(long, env = "BANKSCORE_CA_CERT")]
     pub ca_cert: Option<PathBuf>,
     /// PEM client certificate, for a server that asks for one (mutual TLS).
-    #[arg(long, env = "BANKSCORE_CLIENT_CERT", requires = "client_key")]
     pub client_cert: Option<PathBuf>,
-    /// PEM private key of --client-cert.
-    #[arg(long, env = "BANKSCORE_CLIENT_KEY", requires = "client_cert")]
+    /// PEM private key of `client_cert`.
     pub client_key: Option<PathBuf>,
     /// Name the server's certificate must carry; default: the target's host.
-    #[arg(long)]
     pub tls_domain: Option<String>,
-    /// Bearer token sent with every call (`bankscore token` makes one).
-    #[arg(long, env = "BANKSCORE_TOKEN", hide_env_values = true)]
+    /// Bearer token sent with every call.
     pub token: Option<String>,
 }
 
@@ -125,7 +121,7 @@ impl tonic::service::Interceptor for Bearer {
 pub type Connection =
     tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>;
 
-impl ConnectFlags {
+impl ConnectOptions {
     /// The bearer token the flags give.
     ///
     /// # Errors
@@ -267,7 +263,7 @@ mod tests {
 
     #[test]
     fn client_flags_without_a_ca_are_refused() {
-        let flags = ConnectFlags {
+        let flags = ConnectOptions {
             tls_domain: Some("scoring.bank.internal".into()),
             ..Default::default()
         };
@@ -275,6 +271,6 @@ mod tests {
             flags.client_tls(),
             Err(ClientTlsError::FlagsWithoutCa)
         ));
-        assert_eq!(ConnectFlags::default().client_tls().unwrap(), None);
+        assert_eq!(ConnectOptions::default().client_tls().unwrap(), None);
     }
 }

@@ -10,7 +10,9 @@
 //! - [`batch`]: offline scoring of files, campaign planning, measuring a campaign's lift (`bankscore outcomes`),
 //!   and estimating a candidate bundle's policy value from logged decisions (`bankscore evaluate-policy`);
 //! - [`audit`]: the decision audit log (keyed customer hashes, rotation) and its replay;
-//! - [`service`]: the tonic edge: conversions, bearer-token auth, limits, health, reflection, TLS and `serve`;
+//! - [`service`]: the tonic edge: conversions, bearer-token auth, limits, health, reflection, TLS and `serve_with`;
+//! - [`app`]: process start-up: the runtime every command runs on, and `bankscore serve` (signals,
+//!   model watcher, metrics listener, then the gRPC server);
 //! - [`client`]: `bankscore call`, one RPC with a profile from a JSON file;
 //! - [`connect`]: TLS and mutual TLS for bankscore's own clients (`--ca-cert` and friends);
 //! - [`loadgen`]: the load generator for the unary `Score` RPC;
@@ -18,6 +20,7 @@
 //! - [`settings`]: the typed settings of `serve`: defaults, TOML file, `BANKSCORE_*` environment, flags;
 //! - [`telemetry`]: tracing set-up.
 
+pub mod app;
 pub mod audit;
 pub mod batch;
 pub mod client;

@@ -215,6 +215,19 @@ impl StreamReport {
     }
 }
 
+impl std::fmt::Display for StreamReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} customers ({} record errors) in {:.2} s: {:.0} customers/s",
+            self.results,
+            self.errors,
+            self.elapsed.as_secs_f64(),
+            self.customers_per_second()
+        )
+    }
+}
+
 /// Streams `records` synthetic customers through `ScoreStream` and counts the results.
 ///
 /// # Errors

@@ -183,6 +183,8 @@ const SECTIONS: [&str; 9] = [
 pub struct SettingsBuilder {
     value: toml::Table,
     origins: BTreeMap<String, String>,
+    // Typed flags, applied after the file and the environment.
+    overrides: Vec<flags::Override>,
 }
 
 impl Default for SettingsBuilder {
@@ -198,6 +200,7 @@ impl SettingsBuilder {
         Self {
             value,
             origins: BTreeMap::new(),
+            overrides: Vec::new(),
         }
     }
 
@@ -273,7 +276,13 @@ impl SettingsBuilder {
     ///
     /// # Errors
     /// The first setting that is unknown, of the wrong type, or out of range.
-    pub fn build(self) -> Result<Settings, SettingsError> {
+    pub fn build(mut self) -> Result<Settings, SettingsError> {
+        // A typed flag replaces what the file or environment said, bad or not.
+        for o in &self.overrides {
+            remove_key(&mut self.value, o.key);
+            self.origins.insert(o.key.to_owned(), o.origin.to_owned());
+        }
+        let overrides = std::mem::take(&mut self.overrides);
         let origin_of = |key: &str| -> String {
             // The most specific layer that set this key or one of its parents.
             let mut k = key.to_owned();
@@ -288,7 +297,7 @@ impl SettingsBuilder {
             }
         };
         let value = toml::Value::Table(self.value.clone());
-        let settings: Settings = serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut settings: Settings = serde_path_to_error::deserialize(value).map_err(|e| {
             let key = e.path().to_string();
             SettingsError::Invalid {
                 origin: origin_of(&key),
@@ -296,6 +305,9 @@ impl SettingsBuilder {
                 key,
             }
         })?;
+        for o in overrides {
+            (o.apply)(&mut settings);
+        }
         settings
             .check()
             .map_err(|(key, message)| SettingsError::Invalid {
@@ -304,6 +316,20 @@ impl SettingsBuilder {
                 message,
             })?;
         Ok(settings)
+    }
+}
+
+/// Removes the dotted `key` from `table`, if present.
+fn remove_key(table: &mut toml::Table, key: &str) {
+    match key.split_once('.') {
+        Some((head, rest)) => {
+            if let Some(toml::Value::Table(t)) = table.get_mut(head) {
+                remove_key(t, rest);
+            }
+        }
+        None => {
+            table.remove(key);
+        }
     }
 }
 
@@ -406,6 +432,9 @@ impl Settings {
         toml::to_string_pretty(&shown).expect("settings serialize")
     }
 }
+
+mod flags;
+pub use flags::ServeFlags;
 
 #[cfg(test)]
 mod tests;

@@ -40,6 +40,56 @@ pub struct PlannedCampaign {
     pub naive: Plan,
 }
 
+/// A planned campaign as `bankscore plan` reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanReport<'a> {
+    /// The campaign.
+    pub campaign: &'a PlannedCampaign,
+    /// Its budget.
+    pub budget: f64,
+    /// The plan file.
+    pub out: &'a Path,
+    /// Seconds the planning took.
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for PlanReport<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = self.campaign;
+        let (t, n) = (p.plan.totals, p.naive.totals);
+        writeln!(
+            f,
+            "planned {} customers in {:.2} s → {}",
+            p.candidates.len(),
+            self.seconds,
+            self.out.display()
+        )?;
+        let control = p.candidates.control.iter().filter(|&&c| c).count();
+        writeln!(f, "control group: {control}")?;
+        writeln!(
+            f,
+            "plan:  {} targeted, cost {:.2} of {:.2}, expected value {:.2}",
+            t.targeted, t.cost, self.budget, t.expected_value
+        )?;
+        writeln!(
+            f,
+            "naive (highest churn first): {} targeted, cost {:.2}, expected value {:.2}",
+            n.targeted, n.cost, n.expected_value
+        )?;
+        if n.expected_value > 0.0 {
+            writeln!(
+                f,
+                "the plan brings {:.1}% more expected value than the naive plan",
+                (t.expected_value / n.expected_value - 1.0) * 100.0
+            )?;
+        }
+        for (a, count) in p.candidates.actions.iter().zip(&p.plan.per_action) {
+            writeln!(f, "  {a}: {count}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Reads `scored` (the output of `bankscore score`), plans, and writes `out`: one row per
 /// customer with its decision, in the columns of [`PLAN_HEADER`].
 ///
@@ -50,18 +100,15 @@ pub fn plan_csv(
     settings: &CampaignFile,
     out: &Path,
 ) -> anyhow::Result<PlannedCampaign> {
-    if !(settings.budget.is_finite() && settings.budget >= 0.0) {
-        bail!(
-            "--budget must be a finite amount >= 0, got {}",
-            settings.budget
-        );
-    }
-    if !(0.0..=0.5).contains(&settings.control_share) {
-        bail!(
-            "--control-share must be in 0..=0.5, got {}",
-            settings.control_share
-        );
-    }
+    let rules = plan::CampaignRules {
+        campaign_id: &settings.campaign_id,
+        budget: settings.budget,
+        control_share: settings.control_share,
+    };
+    let mut campaign = plan::Campaign::new(rules).map_err(|e| {
+        let flag = format!("--{}", e.field().replace('_', "-"));
+        anyhow::anyhow!("{flag}: {e}")
+    })?;
     let mut reader =
         csv::Reader::from_path(scored).with_context(|| format!("reading {}", scored.display()))?;
     let headers = reader.headers()?.clone();
@@ -79,17 +126,10 @@ pub fn plan_csv(
         col("value_at_risk")?,
         col("candidates")?,
     );
-    let mut candidates = Candidates::new();
-    let mut ids = Vec::new();
-    let mut value_at_risk = Vec::new();
-    let mut seen = std::collections::HashSet::new();
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record)? {
         let line = record.position().map_or(0, |p| p.line());
-        let id = record.get(id_col).unwrap_or("").to_owned();
-        if !seen.insert(id.clone()) {
-            bail!("line {line}: customer `{id}` appears twice; each customer may get one action at most");
-        }
+        let id = record.get(id_col).unwrap_or("");
         let churn: f64 = record
             .get(churn_col)
             .unwrap_or("")
@@ -102,7 +142,7 @@ pub fn plan_csv(
             .ok()
             .filter(|v: &f64| v.is_finite())
             .with_context(|| format!("line {line}: value_at_risk is not a finite number"))?;
-        let mut options = Vec::new();
+        let mut actions = Vec::new();
         for part in record
             .get(cand_col)
             .unwrap_or("")
@@ -119,27 +159,26 @@ pub fn plan_csv(
             let (Some(ev), Some(cost)) = (parse(ev), parse(cost)) else {
                 bail!("line {line}: candidate `{part}` has a non-numeric value");
             };
-            let Some(action) = candidates.action_index(action) else {
-                bail!("line {line}: more than 65,535 distinct actions");
-            };
-            options.push(plan::Option_ {
-                action,
-                expected_value: ev,
-                cost,
-            });
+            actions.push((action, ev, cost));
         }
-        if options.len() > u8::MAX as usize {
-            bail!(
-                "line {line}: {} candidate actions, at most {}",
-                options.len(),
-                u8::MAX
-            );
-        }
-        let control = plan::in_control_group(&id, &settings.campaign_id, settings.control_share);
-        candidates.push(churn, control, options);
-        ids.push(id);
-        value_at_risk.push(var);
+        let candidate_actions =
+            actions
+                .iter()
+                .map(|&(action, expected_value, cost)| plan::CandidateAction {
+                    action,
+                    expected_value,
+                    cost,
+                });
+        campaign
+            .add(id, churn, var, candidate_actions)
+            .map_err(|e| anyhow::anyhow!("line {line}, {}: {e}", e.field()))?;
     }
+    let plan::Campaign {
+        candidates,
+        ids,
+        value_at_risk,
+        ..
+    } = campaign;
     let limits = Limits {
         budget: settings.budget,
         capacity: candidates

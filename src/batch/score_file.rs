@@ -35,6 +35,61 @@ pub struct ScoreSummary {
     pub total_expected_value: f64,
 }
 
+/// A finished scoring run, as `bankscore score` reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct ScoreReport<'a> {
+    /// What the run produced.
+    pub summary: &'a ScoreSummary,
+    /// The model it scored with.
+    pub model: &'a crate::model_store::ModelId,
+    /// The scored file.
+    pub out: &'a Path,
+    /// The rejects file.
+    pub rejects: &'a Path,
+    /// Seconds the run took.
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for ScoreReport<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.summary;
+        let joined = |counts: &BTreeMap<String, u64>| {
+            counts
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            f,
+            "scored {} customers with {} version {} in {:.2} s ({:.0}/s) → {}",
+            s.scored,
+            self.model.name,
+            self.model.version,
+            self.seconds,
+            (s.scored + s.rejected) as f64 / self.seconds,
+            self.out.display()
+        )?;
+        writeln!(
+            f,
+            "rejected {} rows → {}",
+            s.rejected,
+            self.rejects.display()
+        )?;
+        writeln!(f, "customers per tier: {}", joined(&s.tiers))?;
+        writeln!(f, "churn probability:")?;
+        for (band, n) in s.churn_bands.iter().enumerate() {
+            writeln!(f, "  {:>3}–{:>3}%: {n}", band * 10, band * 10 + 10)?;
+        }
+        writeln!(f, "best action: {}", joined(&s.actions))?;
+        writeln!(
+            f,
+            "total expected value of the best actions: {:.2}",
+            s.total_expected_value
+        )
+    }
+}
+
 /// A row that could not be scored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reject {

@@ -21,10 +21,25 @@ use crate::model_store::{load_bundle, LoadedModel};
 /// What [`write_uplift`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpliftColumns {
+    /// The file written.
+    pub out: std::path::PathBuf,
     /// Rows written.
     pub rows: u64,
     /// The actions with a learned model, in the order of their columns.
     pub learned: Vec<String>,
+}
+
+impl std::fmt::Display for UpliftColumns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "wrote {} customers' uplift for {} learned actions ({}) to {}",
+            self.rows,
+            self.learned.len(),
+            self.learned.join(", "),
+            self.out.display()
+        )
+    }
 }
 
 /// Loads the bundle at `bundle_dir` as the server would, reads the customers of `input` (CSV or
@@ -129,6 +144,7 @@ pub fn write_uplift(bundle_dir: &Path, input: &Path, out: &Path) -> anyhow::Resu
         .map_err(|(path, e)| anyhow::anyhow!("writing {}: {e}", path.display()))
         .context("the uplift file")?;
     Ok(UpliftColumns {
+        out: out.to_owned(),
         rows,
         learned: learned.iter().map(|&i| actions[i].id.clone()).collect(),
     })

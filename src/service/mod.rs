@@ -2,7 +2,6 @@
 //! its TLS.
 
 mod admin;
-pub mod app;
 mod audit;
 pub mod auth;
 mod batch;

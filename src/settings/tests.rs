@@ -183,3 +183,64 @@ fn outcomes_are_set_like_the_audit_log_and_need_its_hash_key() {
         "{e}"
     );
 }
+
+#[test]
+fn typed_serve_flags_override_the_environment_and_name_their_flag() {
+    let flags = ServeFlags {
+        listen: Some("127.0.0.1:7003".parse().unwrap()),
+        watch_poll: Some(Duration::from_millis(250)),
+        worker_threads: Some(3),
+        audit_fsync: true,
+        no_auth: true,
+        ..ServeFlags::default()
+    };
+    let s = SettingsBuilder::new()
+        .env(env(&[
+            ("BANKSCORE_SERVER_LISTEN", "not-an-address"),
+            ("BANKSCORE_SERVER_WORKER_THREADS", "8"),
+        ]))
+        .flags(flags)
+        .build()
+        .unwrap();
+    assert_eq!(
+        s.server.listen,
+        "127.0.0.1:7003".parse().unwrap(),
+        "the flag replaces a bad value"
+    );
+    assert_eq!(s.server.worker_threads, Some(3));
+    assert_eq!(s.models.watch_poll, Duration::from_millis(250));
+    assert!(s.audit.fsync && !s.auth.enabled);
+    assert_eq!(
+        s.models.dir,
+        PathBuf::from("models"),
+        "flags not given leave the defaults"
+    );
+
+    // A flag whose value the checks refuse is named as the flag.
+    let e = SettingsBuilder::new()
+        .flags(ServeFlags {
+            worker_threads: Some(0),
+            no_auth: true,
+            ..ServeFlags::default()
+        })
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "setting `server.worker_threads` (from flag --worker-threads): must be at least 1"
+    );
+    let e = SettingsBuilder::new()
+        .flags(ServeFlags {
+            audit_log: Some("audit.jsonl".into()),
+            no_auth: true,
+            ..ServeFlags::default()
+        })
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`audit.hash_key`") && e.contains("the defaults"),
+        "{e}"
+    );
+}

@@ -30,7 +30,8 @@ use crate::model_store::{write_bundle, BundleContents};
 pub const DEFAULT_ACTIONS_TOML: &str = include_str!("default_actions.toml");
 
 /// How the two classes are weighted in the fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ClassWeight {
     /// Every row counts once.
     None,

@@ -1,0 +1,101 @@
+//! `bankscore call` (one RPC with a profile from a JSON file, or its frame for h2load) and
+//! `bankscore models` (a running server's versions).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use bankscore::app::{runtime, Workers};
+use bankscore::client::{self, Call, Rpc};
+use bankscore::connect::ConnectOptions;
+
+use super::connect::ConnectFlags;
+
+#[derive(Args)]
+pub struct CallArgs {
+    /// The RPC to call: score, classify-value-tier, predict-churn, recommend-retention-action.
+    #[arg(value_parser = super::named::<Rpc>(&[
+        "score",
+        "classify-value-tier",
+        "predict-churn",
+        "recommend-retention-action",
+    ]))]
+    rpc: Rpc,
+    /// Customer profile as JSON (see examples/customer.json).
+    #[arg(long)]
+    profile: PathBuf,
+    /// Server address.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    target: String,
+    /// Request id to send (echoed in the reply).
+    #[arg(long, default_value = "")]
+    request_id: String,
+    /// Model version to use; default: the live one.
+    #[arg(long, default_value = "")]
+    model_version: String,
+    /// Also list actions excluded by eligibility rules.
+    #[arg(long)]
+    include_ineligible: bool,
+    /// Instead of calling, write the Score request as a gRPC frame to this file (for h2load).
+    #[arg(long)]
+    write_frame: Option<PathBuf>,
+    #[command(flatten)]
+    connect: ConnectFlags,
+}
+
+pub fn run(args: CallArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.write_frame {
+        anyhow::ensure!(
+            args.rpc == Rpc::Score,
+            "--write-frame writes Score requests only"
+        );
+        let frame = client::score_frame(&args.profile, &args.request_id)?;
+        std::fs::write(path, &frame).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!(
+            "wrote a {}-byte Score frame to {}",
+            frame.len(),
+            path.display()
+        );
+        return Ok(());
+    }
+    let connect = ConnectOptions::from(args.connect);
+    let tls = connect.client_tls()?;
+    let reply = runtime(Workers::One)?.block_on(client::call(&Call {
+        target: &args.target,
+        tls: tls.as_ref(),
+        bearer: connect.bearer()?,
+        rpc: args.rpc,
+        profile_json: &args.profile,
+        request_id: &args.request_id,
+        model_version: &args.model_version,
+        include_ineligible: args.include_ineligible,
+    }))?;
+    println!("{reply}");
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ModelsArgs {
+    /// Server address.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    target: String,
+    /// Reload the models directory first (as a file change or SIGHUP would).
+    #[arg(long)]
+    reload: bool,
+    #[command(flatten)]
+    connect: ConnectFlags,
+}
+
+pub fn models(args: ModelsArgs) -> anyhow::Result<()> {
+    let connect = ConnectOptions::from(args.connect);
+    let (bearer, tls) = (connect.bearer()?, connect.client_tls()?);
+    let shown = runtime(Workers::One)?.block_on(client::admin(
+        &args.target,
+        tls.as_ref(),
+        &bearer,
+        args.reload,
+    ))?;
+    print!("{shown}");
+    Ok(())
+}
