@@ -7,9 +7,11 @@
 //! - [`outputs`]: the recorded answer and its comparison with a replayed one;
 //! - [`file`]: the append-only file and its rotation by size;
 //! - [`log`]: [`AuditLog`], the writer thread with group commit and its durability guarantee;
+//! - [`calls`]: the records of scoring calls and ScoreStream chunks, as the gRPC edge writes them;
 //! - [`replay`]: `bankscore replay`, re-scoring records and reporting any difference;
 //! - [`outcomes`]: [`OutcomeLog`], observed outcomes recorded with the same hash and writer.
 
+pub mod calls;
 pub mod file;
 pub mod hash;
 pub mod log;
@@ -19,6 +21,7 @@ pub mod record;
 pub mod replay;
 pub mod settings;
 
+pub use calls::{AuditedCall, ChunkRecords};
 pub use hash::CustomerHasher;
 pub use log::{AuditError, AuditLog};
 pub use outcomes::{OutcomeLog, OutcomeLogError, OutcomeRecord, OutcomesSettings};

@@ -66,16 +66,13 @@ impl Outputs {
         let best = a.decision.best();
         Self {
             decision: Some(Chosen {
-                action: best.map_or_else(
-                    || "no_action".to_owned(),
-                    |o| model.actions.actions[o.action].id.clone(),
-                ),
+                action: a.decision.best_action_id(&model.actions).to_owned(),
                 expected_value: best.map(|o| o.expected_value),
                 propensity: Some(a.decision.propensity),
                 withheld: a
                     .decision
                     .withheld()
-                    .map(|o| model.actions.actions[o.action].id.clone()),
+                    .map(|o| model.actions.id(o.action).to_owned()),
             }),
             ..Self::of_value(&a.value_assessment())
         }

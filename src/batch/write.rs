@@ -60,8 +60,7 @@ pub struct Output {
     no_action: i16,
 }
 
-/// The name written for "no action".
-pub const NO_ACTION: &str = "no_action";
+pub use crate::domain::actions::NO_ACTION;
 
 impl Output {
     /// The layout for `model`, with customer ids of type `id_type` passed through unchanged.

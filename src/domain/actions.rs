@@ -127,7 +127,18 @@ pub enum CatalogError {
     ProductRange { id: String, min: u32, max: u32 },
 }
 
+/// The id a decision without an action is known by, in replies, files, audit and metrics.
+pub const NO_ACTION: &str = "no_action";
+
 impl ActionCatalog {
+    /// The id of action `index` of the catalog.
+    ///
+    /// # Panics
+    /// `index` is not an action of the catalog (indexes come from the catalog itself).
+    pub fn id(&self, index: usize) -> &str {
+        &self.actions[index].id
+    }
+
     /// Checks ids, costs, uplifts and eligibility ranges.
     ///
     /// # Errors

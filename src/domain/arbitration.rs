@@ -100,6 +100,12 @@ impl Decision {
         self.ranked.get(self.chosen).filter(|o| o.worth_taking())
     }
 
+    /// The id of the action taken, or [`NO_ACTION`](super::actions::NO_ACTION).
+    pub fn best_action_id<'a>(&self, catalog: &'a ActionCatalog) -> &'a str {
+        self.best()
+            .map_or(super::actions::NO_ACTION, |o| catalog.id(o.action))
+    }
+
     /// For a customer in the control group, the action the policy would have taken.
     pub fn withheld(&self) -> Option<&ActionOption> {
         if !self.control {

@@ -11,8 +11,7 @@ use super::histogram::{Histogram, DIFF_BUCKETS, PROBABILITY_BUCKETS};
 use crate::domain::ValueTier;
 use crate::model_store::{LoadedModel, ModelId};
 
-/// The `action` label when no action has a positive expected value.
-pub const NO_ACTION: &str = "no_action";
+use crate::domain::actions::NO_ACTION;
 
 /// Counters of one model version.
 #[derive(Debug)]

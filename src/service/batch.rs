@@ -9,15 +9,15 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::audit::{self, ChunkRecords};
 use super::convert;
+use super::error::{self, FieldError};
 use super::pb::{self, batch_scoring_service_server::BatchScoringService};
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, ChunkRecords};
 use crate::batch::plan::{
-    self, Assignment, Campaign, CampaignError, CampaignRules, CandidateAction, Candidates, Limits,
+    self, Assignment, Campaign, CampaignRules, CandidateAction, Candidates, Limits,
 };
-use crate::batch::{BulkError, BulkExecutor};
-use crate::domain::{AssessOptions, Assessment, BlockScratch, CustomerProfile, ScoringModel};
+use crate::batch::BulkExecutor;
+use crate::domain::{AssessOptions, Assessment, BlockScratch, CustomerProfile};
 use crate::metrics::Metrics;
 use crate::model_store::{LoadedModel, ModelStore};
 
@@ -120,27 +120,6 @@ impl BatchApi {
     }
 }
 
-/// Splits an `INVALID_ARGUMENT` message `"<field>: <reason>"` into a record error.
-fn record_error(status: &Status) -> pb::RecordError {
-    let (field, reason) = status
-        .message()
-        .split_once(": ")
-        .unwrap_or(("profile", status.message()));
-    pb::RecordError {
-        field: field.to_owned(),
-        reason: reason.to_owned(),
-    }
-}
-
-/// Scores one chunk, one result per record, in order.
-pub fn score_records(
-    model: &LoadedModel,
-    records: Vec<pb::StreamRecord>,
-    max_reasons: usize,
-) -> Vec<pb::StreamResult> {
-    score_records_with(model, records, max_reasons, |_, _, _| {})
-}
-
 /// Where a chunk's decisions go besides the results: the audit log (with the stream's id and
 /// the stream position of the chunk's first record) and the metrics (with whether the model is
 /// the champion, for drift).
@@ -184,8 +163,9 @@ fn score_chunk(
     (results, audit.map(|a| a.lines).unwrap_or_default())
 }
 
-/// [`score_records`], calling `on_decision` with each scored record's index in the chunk.
-pub fn score_records_with(
+/// Scores one chunk, one result per record, in order, calling `on_decision` with each scored
+/// record's index in the chunk.
+fn score_records_with(
     model: &LoadedModel,
     records: Vec<pb::StreamRecord>,
     max_reasons: usize,
@@ -199,7 +179,7 @@ pub fn score_records_with(
     // Every record's profile first (a blank in place of a refused one), then the chunk's
     // assessments a block at a time, in record order.
     let mut ids = Vec::with_capacity(records.len());
-    let mut outcomes: Vec<Option<Result<pb::StreamAssessment, Status>>> =
+    let mut outcomes: Vec<Option<Result<pb::StreamAssessment, FieldError>>> =
         Vec::with_capacity(records.len());
     let mut profiles = Vec::with_capacity(records.len());
     for record in records {
@@ -209,9 +189,9 @@ pub fn score_records_with(
                 profiles.push(p);
                 outcomes.push(None);
             }
-            Err(status) => {
+            Err(e) => {
                 profiles.push(CustomerProfile::blank());
-                outcomes.push(Some(Err(status)));
+                outcomes.push(Some(Err(e)));
             }
         }
     }
@@ -231,14 +211,9 @@ pub fn score_records_with(
                     match a {
                         Ok(a) => {
                             on_decision(i, &block[r], a);
-                            Ok(stream_assessment(scoring, a, max_reasons))
+                            Ok(convert::stream_assessment(scoring, a, max_reasons))
                         }
-                        Err(e) => Err(Status::invalid_argument(format!(
-                            "profile.{}: is required by the model {} version {}",
-                            format_args!("extra_features[\"{}\"]", e.key),
-                            model.id.name,
-                            model.id.version
-                        ))),
+                        Err(e) => Err(FieldError::missing_feature(&e, &model.id)),
                     },
                 ));
             },
@@ -254,7 +229,7 @@ pub fn score_records_with(
             outcome: Some(
                 match outcome.expect("every record is refused or assessed") {
                     Ok(a) => pb::stream_result::Outcome::Assessment(a),
-                    Err(status) => pb::stream_result::Outcome::Error(record_error(&status)),
+                    Err(e) => pb::stream_result::Outcome::Error(e.into()),
                 },
             ),
         })
@@ -263,49 +238,6 @@ pub fn score_records_with(
 
 /// Profiles assessed together ([`ScoringModel::assess_block`]).
 const ASSESS_BLOCK: usize = 256;
-
-/// One record's answer in a stream.
-fn stream_assessment(
-    scoring: &ScoringModel,
-    a: &Assessment,
-    max_reasons: usize,
-) -> pb::StreamAssessment {
-    let option = |o: &crate::domain::arbitration::ActionOption| pb::CandidateAction {
-        action_id: scoring.actions.actions[o.action].id.clone(),
-        expected_value: o.expected_value,
-        cost: scoring.actions.actions[o.action].cost,
-    };
-    let best = a.decision.best();
-    pb::StreamAssessment {
-        churn_probability: a.churn.probability,
-        value: Some(a.value.into()),
-        tier: pb::ValueTier::from(a.tier.tier).into(),
-        key_account: a.tier.key_account,
-        best_action_id: best
-            .map(|o| scoring.actions.actions[o.action].id.clone())
-            .unwrap_or_default(),
-        best_expected_value: best.map_or(0.0, |o| o.expected_value),
-        propensity: a.decision.propensity,
-        control_group: a.decision.control,
-        withheld_action_id: a
-            .decision
-            .withheld()
-            .map(|o| scoring.actions.actions[o.action].id.clone())
-            .unwrap_or_default(),
-        candidates: a
-            .decision
-            .ranked
-            .iter()
-            .filter(|o| o.expected_value > 0.0)
-            .map(option)
-            .collect(),
-        top_reasons: if max_reasons == 0 {
-            Vec::new()
-        } else {
-            convert::churn(scoring, &a.churn).top_reasons
-        },
-    }
-}
 
 /// Results, then (if the stream failed) its final error, which never waits behind a full queue.
 type ResultStream<T> = tokio_stream::adapters::Chain<
@@ -398,9 +330,12 @@ impl BatchScoringService for BatchApi {
                     let setup = store
                         .current()
                         .resolve(&chunk.model_version)
-                        .map_err(|e| Status::not_found(format!("model_version: {e}")))
+                        .map_err(|e| error::unknown_version("model_version", &e))
                         .cloned()
-                        .and_then(|m| convert::stream_reasons(chunk.max_reasons).map(|r| (m, r)));
+                        .and_then(|m| {
+                            let reasons = convert::stream_reasons(chunk.max_reasons)?;
+                            Ok((m, reasons))
+                        });
                     match setup {
                         Ok(s) => stream_model = Some(s),
                         Err(status) => {
@@ -437,14 +372,14 @@ impl BatchScoringService for BatchApi {
                 let (results, audit_lines) = match scored {
                     Ok(scored) => scored,
                     Err(e) => {
-                        out.fail(bulk_status(e));
+                        out.fail(error::bulk(e));
                         break;
                     }
                 };
                 // The chunk's decisions reach the audit log, in one write, before its results go out.
                 if let (Some(log), false) = (&log, audit_lines.is_empty()) {
                     if let Err(e) = log.append(audit_lines).await {
-                        out.fail(audit::unaudited(e));
+                        out.fail(error::unaudited(e));
                         break;
                     }
                 }
@@ -480,7 +415,7 @@ impl BatchScoringService for BatchApi {
             budget: settings.budget,
             control_share: settings.control_share,
         };
-        let mut campaign = Campaign::new(rules).map_err(campaign_status)?;
+        let mut campaign = Campaign::new(rules).map_err(|e| error::campaign(&e))?;
         let mut add = |chunk: Vec<pb::CampaignCandidate>| -> Result<(), Status> {
             for c in chunk {
                 let actions = c.actions.iter().map(|a| CandidateAction {
@@ -495,7 +430,7 @@ impl BatchScoringService for BatchApi {
                         c.value_at_risk,
                         actions,
                     )
-                    .map_err(campaign_status)?;
+                    .map_err(|e| error::campaign(&e))?;
             }
             Ok(())
         };
@@ -525,7 +460,7 @@ impl BatchScoringService for BatchApi {
                 .executor
                 .run(move || (plan::greedy(&c, &limits), plan::naive(&c, &limits)))
                 .await
-                .map_err(bulk_status)?
+                .map_err(error::bulk)?
         };
         let (out, stream) = Outbox::new();
         tokio::spawn(async move {
@@ -576,27 +511,6 @@ impl BatchScoringService for BatchApi {
         });
         Ok(Response::new(stream))
     }
-}
-
-fn bulk_status(e: BulkError) -> Status {
-    match e {
-        BulkError::ShutDown => Status::unavailable("the server is shutting down"),
-        BulkError::Panicked => {
-            Status::internal("scoring this chunk failed unexpectedly; see the server log")
-        }
-    }
-}
-
-/// A campaign rule broken, as `INVALID_ARGUMENT` naming the setting or the customer's field.
-fn campaign_status(e: CampaignError) -> Status {
-    let setting = matches!(
-        e,
-        CampaignError::Budget(_)
-            | CampaignError::ControlShare(_)
-            | CampaignError::CampaignIdRequired
-    );
-    let prefix = if setting { "settings." } else { "" };
-    Status::invalid_argument(format!("{prefix}{}: {e}", e.field()))
 }
 
 fn totals(t: plan::Totals) -> pb::PlanTotals {

@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use tonic::Status;
-
+use super::error::FieldError;
 use super::pb;
 use crate::domain::actions::{ActionLevel, IneligibilityRule};
 use crate::domain::arbitration::{option_reason, ActionOption, Decision, UpliftSource};
@@ -12,7 +11,8 @@ use crate::domain::profile::BuiltinFeature;
 use crate::domain::tier::TierRule;
 use crate::domain::validation::{check_customer_id, FieldProblem};
 use crate::domain::{
-    ChurnPrediction, CustomerProfile, CustomerValue, ScoringModel, TierAssignment, ValueTier,
+    Assessment, ChurnPrediction, CustomerProfile, CustomerValue, ScoringModel, TierAssignment,
+    ValueAssessment, ValueTier,
 };
 use crate::model_store::ModelId;
 
@@ -20,17 +20,17 @@ use crate::model_store::ModelId;
 pub const MAX_EXTRA_FEATURES: usize = 256;
 pub use crate::domain::validation::MAX_KEY_LEN;
 
-fn invalid(field: &str, problem: impl std::fmt::Display) -> Status {
-    Status::invalid_argument(format!("{field}: {problem}"))
+fn invalid(field: &str, problem: impl std::fmt::Display) -> FieldError {
+    FieldError::new(field, problem)
 }
 
 /// Unwraps a required field.
-fn required<T>(value: Option<T>, field: &str) -> Result<T, Status> {
+fn required<T>(value: Option<T>, field: &str) -> Result<T, FieldError> {
     value.ok_or_else(|| invalid(field, "is required"))
 }
 
 /// A typed number field, present and valid by the rules files obey too.
-fn checked<T: Copy + Into<f64>>(f: BuiltinFeature, value: Option<T>) -> Result<T, Status> {
+fn checked<T: Copy + Into<f64>>(f: BuiltinFeature, value: Option<T>) -> Result<T, FieldError> {
     value
         .ok_or(FieldProblem::Missing)
         .and_then(|v| f.check(v.into()).map(|()| v))
@@ -38,14 +38,14 @@ fn checked<T: Copy + Into<f64>>(f: BuiltinFeature, value: Option<T>) -> Result<T
 }
 
 /// A yes/no field, present.
-fn flag(f: BuiltinFeature, value: Option<bool>) -> Result<bool, Status> {
+fn flag(f: BuiltinFeature, value: Option<bool>) -> Result<bool, FieldError> {
     value.ok_or_else(|| invalid(&format!("profile.{}", f.name()), FieldProblem::Missing))
 }
 
 impl TryFrom<pb::CustomerProfile> for CustomerProfile {
-    type Error = Status;
+    type Error = FieldError;
 
-    fn try_from(p: pb::CustomerProfile) -> Result<Self, Status> {
+    fn try_from(p: pb::CustomerProfile) -> Result<Self, FieldError> {
         check_customer_id(&p.customer_id).map_err(|e| invalid("profile.customer_id", e))?;
         if p.extra_features.len() > MAX_EXTRA_FEATURES {
             return Err(invalid(
@@ -106,16 +106,16 @@ impl TryFrom<pb::CustomerProfile> for CustomerProfile {
 /// Validates a request's profile.
 ///
 /// # Errors
-/// `INVALID_ARGUMENT` naming the missing or bad field.
-pub fn profile(p: Option<pb::CustomerProfile>) -> Result<CustomerProfile, Status> {
+/// The missing or bad field.
+pub fn profile(p: Option<pb::CustomerProfile>) -> Result<CustomerProfile, FieldError> {
     required(p, "profile")?.try_into()
 }
 
 /// The number of churn reasons a request asks for: 0 means 3.
 ///
 /// # Errors
-/// `INVALID_ARGUMENT` above [`crate::domain::churn::MAX_REASONS`].
-pub fn max_reasons(n: u32) -> Result<usize, Status> {
+/// `max_reasons` above [`crate::domain::churn::MAX_REASONS`].
+pub fn max_reasons(n: u32) -> Result<usize, FieldError> {
     match n as usize {
         0 => Ok(3),
         n if n <= crate::domain::churn::MAX_REASONS => Ok(n),
@@ -132,8 +132,8 @@ pub fn max_reasons(n: u32) -> Result<usize, Status> {
 /// The number of churn reasons a stream asks for: 0 means none.
 ///
 /// # Errors
-/// `INVALID_ARGUMENT` above [`crate::domain::churn::MAX_REASONS`].
-pub fn stream_reasons(n: u32) -> Result<usize, Status> {
+/// `max_reasons` above [`crate::domain::churn::MAX_REASONS`].
+pub fn stream_reasons(n: u32) -> Result<usize, FieldError> {
     match n {
         0 => Ok(0),
         n => max_reasons(n),
@@ -303,6 +303,108 @@ pub fn decision(model: &ScoringModel, d: &Decision, p_churn: f64) -> pb::Retenti
         explored: d.explored(),
         control_group: d.control,
         withheld: d.withheld().map(option),
+    }
+}
+
+/// The `ClassifyValueTier` reply.
+pub fn value_tier_reply(
+    model: Option<pb::ModelRef>,
+    request_id: String,
+    v: ValueAssessment,
+) -> pb::ClassifyValueTierResponse {
+    pb::ClassifyValueTierResponse {
+        model,
+        request_id,
+        value: Some(v.value.into()),
+        tier: Some(v.tier.into()),
+        churn_probability: v.churn_probability,
+    }
+}
+
+/// The `PredictChurn` reply.
+pub fn churn_reply(
+    model: Option<pb::ModelRef>,
+    request_id: String,
+    scoring: &ScoringModel,
+    c: &ChurnPrediction,
+) -> pb::PredictChurnResponse {
+    pb::PredictChurnResponse {
+        model,
+        request_id,
+        churn: Some(churn(scoring, c)),
+    }
+}
+
+/// The `RecommendRetentionAction` reply.
+pub fn recommendation_reply(
+    model: Option<pb::ModelRef>,
+    request_id: String,
+    scoring: &ScoringModel,
+    a: &Assessment,
+) -> pb::RecommendRetentionActionResponse {
+    pb::RecommendRetentionActionResponse {
+        model,
+        request_id,
+        decision: Some(decision(scoring, &a.decision, a.churn.probability)),
+        churn_probability: a.churn.probability,
+        tier: pb::ValueTier::from(a.tier.tier).into(),
+    }
+}
+
+/// The `Score` reply.
+pub fn score_reply(
+    model: Option<pb::ModelRef>,
+    request_id: String,
+    scoring: &ScoringModel,
+    a: &Assessment,
+) -> pb::ScoreResponse {
+    pb::ScoreResponse {
+        model,
+        request_id,
+        value: Some(a.value.into()),
+        tier: Some(a.tier.into()),
+        churn: Some(churn(scoring, &a.churn)),
+        decision: Some(decision(scoring, &a.decision, a.churn.probability)),
+    }
+}
+
+/// One `ScoreStream` record's answer: the assessment in short, with its candidate actions (those
+/// worth taking) for a campaign, and the churn reasons when the stream asked for some.
+pub fn stream_assessment(
+    scoring: &ScoringModel,
+    a: &Assessment,
+    max_reasons: usize,
+) -> pb::StreamAssessment {
+    let catalog = &scoring.actions;
+    let option = |o: &ActionOption| pb::CandidateAction {
+        action_id: catalog.id(o.action).to_owned(),
+        expected_value: o.expected_value,
+        cost: catalog.actions[o.action].cost,
+    };
+    let id = |o: &ActionOption| catalog.id(o.action).to_owned();
+    let best = a.decision.best();
+    pb::StreamAssessment {
+        churn_probability: a.churn.probability,
+        value: Some(a.value.into()),
+        tier: pb::ValueTier::from(a.tier.tier).into(),
+        key_account: a.tier.key_account,
+        best_action_id: best.map(id).unwrap_or_default(),
+        best_expected_value: best.map_or(0.0, |o| o.expected_value),
+        propensity: a.decision.propensity,
+        control_group: a.decision.control,
+        withheld_action_id: a.decision.withheld().map(id).unwrap_or_default(),
+        candidates: a
+            .decision
+            .ranked
+            .iter()
+            .filter(|o| o.expected_value > 0.0)
+            .map(option)
+            .collect(),
+        top_reasons: if max_reasons == 0 {
+            Vec::new()
+        } else {
+            churn(scoring, &a.churn).top_reasons
+        },
     }
 }
 

@@ -2,10 +2,10 @@
 //! its TLS.
 
 mod admin;
-mod audit;
 pub mod auth;
 mod batch;
 pub mod convert;
+pub mod error;
 pub mod guard;
 mod outcomes;
 mod scoring;
@@ -13,7 +13,8 @@ mod server;
 mod tls;
 
 pub use admin::AdminApi;
-pub use batch::{score_records, BatchApi, Bulk, MAX_RECORDS_PER_CHUNK};
+pub use batch::{BatchApi, Bulk, MAX_RECORDS_PER_CHUNK};
+pub use error::FieldError;
 pub use outcomes::{OutcomeApi, MAX_OUTCOMES_PER_CALL};
 pub use scoring::ScoringApi;
 pub use server::{serve, serve_with, ServerConfig, MAX_CONCURRENT_STREAMS, MAX_MESSAGE_BYTES};

@@ -1,19 +1,22 @@
-//! The `bankscore.v1.ScoringService` handlers: convert, call the core, convert back.
+//! The `bankscore.v1.ScoringService` handlers. Every call goes through one pipeline,
+//! [`ScoringApi::answer`]: resolve the model version, validate the profile, ask the core, record
+//! the metrics and the challenger's shadow comparison, audit, and hand the answer to the reply;
+//! each handler only says what it asks and how the reply looks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::audit::{self, Decision};
 use super::convert;
+use super::error::{self, FieldError};
 use super::pb::{self, scoring_service_server::ScoringService};
-use crate::audit::{AuditLog, Outputs, Rpc};
+use crate::audit::{AuditLog, AuditedCall, Outputs, Rpc};
 use crate::domain::{
-    AssessOptions, Assessment, CustomerProfile, MissingExtraFeature, ValueAssessment,
+    AssessOptions, Assessment, ChurnPrediction, CustomerProfile, ScoringModel, ValueAssessment,
 };
 use crate::metrics::Metrics;
-use crate::model_store::{LoadedModel, ModelRegistry, ModelStore, UnknownVersion};
+use crate::model_store::{LoadedModel, ModelRegistry, ModelStore};
 
 /// The scoring service over the store of served models.
 #[derive(Debug)]
@@ -36,23 +39,126 @@ struct Resolved<'a> {
     metrics: Option<&'a Metrics>,
 }
 
-impl Resolved<'_> {
-    /// The full assessment by the resolved model, shadowed by the challenger.
-    fn assess(&self, profile: &CustomerProfile, opts: AssessOptions) -> Result<Assessment, Status> {
-        let a = self
+/// What one kind of call asks the core: its answer, with the metrics and the shadow comparison
+/// it records, and what its audit record keeps.
+trait Question: Sized {
+    /// The RPC, as the audit log names it.
+    const RPC: Rpc;
+    /// Asks `r`'s model about `profile`.
+    fn ask(
+        r: &Resolved<'_>,
+        profile: &CustomerProfile,
+        opts: AssessOptions,
+    ) -> Result<Self, FieldError>;
+    /// What the audit record keeps of the answer.
+    fn outputs(&self, model: &LoadedModel) -> Outputs;
+}
+
+/// `ClassifyValueTier`: value and tier.
+impl Question for ValueAssessment {
+    const RPC: Rpc = Rpc::ClassifyValueTier;
+
+    fn ask(
+        r: &Resolved<'_>,
+        profile: &CustomerProfile,
+        _: AssessOptions,
+    ) -> Result<Self, FieldError> {
+        let v = r
             .model
             .scoring
-            .assess(profile, opts)
-            .map_err(missing_feature(&self.model))?;
-        if let Some(m) = self.metrics {
-            m.assessed(&self.model, !self.pinned, profile, &a);
+            .classify_value(profile)
+            .map_err(|e| r.missing(&e))?;
+        if let Some(m) = r.metrics {
+            m.valued(&r.model, !r.pinned, profile, &v);
         }
-        self.shadow(
-            profile,
-            &a.value_assessment(),
-            Some(best_action_id(&self.model, &a)),
-        );
+        r.shadow(profile, &v, None);
+        Ok(v)
+    }
+
+    fn outputs(&self, _: &LoadedModel) -> Outputs {
+        Outputs::of_value(self)
+    }
+}
+
+/// `PredictChurn`: the probability and its reasons.
+impl Question for ChurnPrediction {
+    const RPC: Rpc = Rpc::PredictChurn;
+
+    fn ask(
+        r: &Resolved<'_>,
+        profile: &CustomerProfile,
+        opts: AssessOptions,
+    ) -> Result<Self, FieldError> {
+        let scoring = &r.model.scoring;
+        let churn = scoring
+            .predict_churn(profile, opts.max_reasons)
+            .map_err(|e| r.missing(&e))?;
+        if let Some(m) = r.metrics {
+            m.churn_predicted(&r.model, !r.pinned, profile, churn.probability);
+        }
+        if r.registry.challenger().is_some() {
+            let v = scoring.value_assessment(profile, churn.probability);
+            r.shadow(profile, &v, None);
+        }
+        Ok(churn)
+    }
+
+    fn outputs(&self, _: &LoadedModel) -> Outputs {
+        Outputs::of_churn(self)
+    }
+}
+
+/// `Score` and `RecommendRetentionAction`: the full assessment, decision included.
+impl Question for Assessment {
+    const RPC: Rpc = Rpc::Score;
+
+    fn ask(
+        r: &Resolved<'_>,
+        profile: &CustomerProfile,
+        opts: AssessOptions,
+    ) -> Result<Self, FieldError> {
+        let scoring = &r.model.scoring;
+        let a = scoring.assess(profile, opts).map_err(|e| r.missing(&e))?;
+        if let Some(m) = r.metrics {
+            m.assessed(&r.model, !r.pinned, profile, &a);
+        }
+        let best = a.decision.best_action_id(&scoring.actions);
+        r.shadow(profile, &a.value_assessment(), Some(best));
         Ok(a)
+    }
+
+    fn outputs(&self, model: &LoadedModel) -> Outputs {
+        Outputs::of_assessment(&model.scoring, self)
+    }
+}
+
+/// A call answered: the model that answered, the request id to echo, and the answer.
+struct Answered<T> {
+    model: Arc<LoadedModel>,
+    request_id: String,
+    answer: T,
+}
+
+impl<T> Answered<T> {
+    /// The reply `render` makes of the answer, with the model's reference and the request id.
+    fn reply<R>(
+        self,
+        render: impl FnOnce(Option<pb::ModelRef>, String, &ScoringModel, T) -> R,
+    ) -> Response<R> {
+        let model = Some((&self.model.id).into());
+        Response::new(render(
+            model,
+            self.request_id,
+            &self.model.scoring,
+            self.answer,
+        ))
+    }
+}
+
+impl Resolved<'_> {
+    /// A feature the resolved model needs and the profile lacks.
+    fn missing(&self, e: &crate::domain::MissingExtraFeature) -> FieldError {
+        FieldError::missing_feature(e, &self.model.id)
     }
 
     /// Scores `profile` with the challenger, if there is one and the request did not pin a
@@ -73,7 +179,7 @@ impl Resolved<'_> {
         match challenger.scoring.assess(profile, opts) {
             Ok(c) => {
                 let diff = c.churn.probability - champion.churn_probability;
-                let c_action = best_action_id(challenger, &c);
+                let c_action = c.decision.best_action_id(&challenger.scoring.actions);
                 let tier_differs = c.tier.tier != champion.tier.tier;
                 let action_differs = best_action.is_some_and(|b| b != c_action);
                 stats.record(diff, tier_differs, action_differs);
@@ -114,25 +220,6 @@ impl ScoringApi {
         self
     }
 
-    /// Audits one decision of `r`; see [`audit::record`].
-    async fn audit(
-        &self,
-        r: &Resolved<'_>,
-        rpc: Rpc,
-        profile: &CustomerProfile,
-        options: AssessOptions,
-        outputs: impl FnOnce() -> Outputs,
-    ) -> Result<(), Status> {
-        let d = Decision {
-            rpc,
-            request_id: &r.request_id,
-            model: &r.model,
-            profile,
-            options,
-        };
-        audit::record(self.audit.as_deref(), d, outputs).await
-    }
-
     /// The same service, recording its answers into `metrics`.
     pub fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
         self.metrics = metrics;
@@ -145,7 +232,7 @@ impl ScoringApi {
         let registry = self.store.current();
         let model = registry
             .resolve(&ctx.model_version)
-            .map_err(not_found)?
+            .map_err(|e| error::unknown_version("context.model_version", &e))?
             .clone();
         let request_id = if ctx.request_id.is_empty() {
             format!(
@@ -166,18 +253,45 @@ impl ScoringApi {
             metrics: self.metrics.as_deref(),
         })
     }
+
+    /// The request pipeline of every scoring RPC: resolve the version → validate the profile →
+    /// ask the core (metrics, shadow) → audit → the answer for the reply. `rpc` names the call
+    /// in the audit log when it is not `T`'s own (RecommendRetentionAction asks what Score asks).
+    async fn answer<T: Question>(
+        &self,
+        rpc: Option<Rpc>,
+        context: Option<pb::RequestContext>,
+        profile: Option<pb::CustomerProfile>,
+        options: AssessOptions,
+    ) -> Result<Answered<T>, Status> {
+        let r = self.resolve(context)?;
+        let profile = convert::profile(profile)?;
+        let answer = T::ask(&r, &profile, options)?;
+        if let Some(log) = &self.audit {
+            let call = AuditedCall {
+                rpc: rpc.unwrap_or(T::RPC),
+                request_id: &r.request_id,
+                model: &r.model,
+                profile: &profile,
+                options,
+            };
+            log.record_call(call, answer.outputs(&r.model))
+                .await
+                .map_err(error::unaudited)?;
+        }
+        Ok(Answered {
+            model: r.model,
+            request_id: r.request_id,
+            answer,
+        })
+    }
 }
 
-fn not_found(e: UnknownVersion) -> Status {
-    Status::not_found(format!("context.model_version: {e}"))
-}
-
-fn missing_feature(model: &LoadedModel) -> impl FnOnce(MissingExtraFeature) -> Status + '_ {
-    move |e| {
-        Status::invalid_argument(format!(
-            "profile.{e} {} version {}",
-            model.id.name, model.id.version
-        ))
+/// The options of an RPC that lists no churn reasons.
+fn options(max_reasons: usize, include_ineligible: bool) -> AssessOptions {
+    AssessOptions {
+        max_reasons,
+        include_ineligible,
     }
 }
 
@@ -189,32 +303,10 @@ impl ScoringService for ScoringApi {
         request: Request<pb::ClassifyValueTierRequest>,
     ) -> Result<Response<pb::ClassifyValueTierResponse>, Status> {
         let req = request.into_inner();
-        let r = self.resolve(req.context)?;
-        let profile = convert::profile(req.profile)?;
-        let v = r
-            .model
-            .scoring
-            .classify_value(&profile)
-            .map_err(missing_feature(&r.model))?;
-        if let Some(m) = r.metrics {
-            m.valued(&r.model, !r.pinned, &profile, &v);
-        }
-        r.shadow(&profile, &v, None);
-        let opts = AssessOptions {
-            max_reasons: 0,
-            include_ineligible: false,
-        };
-        self.audit(&r, Rpc::ClassifyValueTier, &profile, opts, || {
-            Outputs::of_value(&v)
-        })
-        .await?;
-        Ok(Response::new(pb::ClassifyValueTierResponse {
-            model: Some((&r.model.id).into()),
-            request_id: r.request_id,
-            value: Some(v.value.into()),
-            tier: Some(v.tier.into()),
-            churn_probability: v.churn_probability,
-        }))
+        let opts = options(0, false);
+        let a: Answered<ValueAssessment> =
+            self.answer(None, req.context, req.profile, opts).await?;
+        Ok(a.reply(|model, id, _, v| convert::value_tier_reply(model, id, v)))
     }
 
     #[tracing::instrument(skip_all, fields(request_id = tracing::field::Empty, model_version = tracing::field::Empty))]
@@ -223,39 +315,10 @@ impl ScoringService for ScoringApi {
         request: Request<pb::PredictChurnRequest>,
     ) -> Result<Response<pb::PredictChurnResponse>, Status> {
         let req = request.into_inner();
-        let r = self.resolve(req.context)?;
-        let profile = convert::profile(req.profile)?;
-        let max_reasons = convert::max_reasons(req.max_reasons)?;
-        let churn = r
-            .model
-            .scoring
-            .predict_churn(&profile, max_reasons)
-            .map_err(missing_feature(&r.model))?;
-        if let Some(m) = r.metrics {
-            m.churn_predicted(&r.model, !r.pinned, &profile, churn.probability);
-        }
-        if r.registry.challenger().is_some() {
-            r.shadow(
-                &profile,
-                &r.model
-                    .scoring
-                    .value_assessment(&profile, churn.probability),
-                None,
-            );
-        }
-        let opts = AssessOptions {
-            max_reasons,
-            include_ineligible: false,
-        };
-        self.audit(&r, Rpc::PredictChurn, &profile, opts, || {
-            Outputs::of_churn(&churn)
-        })
-        .await?;
-        Ok(Response::new(pb::PredictChurnResponse {
-            model: Some((&r.model.id).into()),
-            request_id: r.request_id,
-            churn: Some(convert::churn(&r.model.scoring, &churn)),
-        }))
+        let opts = options(convert::max_reasons(req.max_reasons)?, false);
+        let a: Answered<ChurnPrediction> =
+            self.answer(None, req.context, req.profile, opts).await?;
+        Ok(a.reply(|model, id, scoring, c| convert::churn_reply(model, id, scoring, &c)))
     }
 
     #[tracing::instrument(skip_all, fields(request_id = tracing::field::Empty, model_version = tracing::field::Empty))]
@@ -264,28 +327,12 @@ impl ScoringService for ScoringApi {
         request: Request<pb::RecommendRetentionActionRequest>,
     ) -> Result<Response<pb::RecommendRetentionActionResponse>, Status> {
         let req = request.into_inner();
-        let r = self.resolve(req.context)?;
-        let profile = convert::profile(req.profile)?;
-        let opts = AssessOptions {
-            max_reasons: 0,
-            include_ineligible: req.include_ineligible,
-        };
-        let a = r.assess(&profile, opts)?;
-        self.audit(&r, Rpc::RecommendRetentionAction, &profile, opts, || {
-            Outputs::of_assessment(&r.model.scoring, &a)
-        })
-        .await?;
-        Ok(Response::new(pb::RecommendRetentionActionResponse {
-            model: Some((&r.model.id).into()),
-            request_id: r.request_id,
-            decision: Some(convert::decision(
-                &r.model.scoring,
-                &a.decision,
-                a.churn.probability,
-            )),
-            churn_probability: a.churn.probability,
-            tier: pb::ValueTier::from(a.tier.tier).into(),
-        }))
+        let (rpc, opts) = (
+            Some(Rpc::RecommendRetentionAction),
+            options(0, req.include_ineligible),
+        );
+        let a: Answered<Assessment> = self.answer(rpc, req.context, req.profile, opts).await?;
+        Ok(a.reply(|model, id, scoring, a| convert::recommendation_reply(model, id, scoring, &a)))
     }
 
     #[tracing::instrument(skip_all, fields(request_id = tracing::field::Empty, model_version = tracing::field::Empty))]
@@ -294,35 +341,11 @@ impl ScoringService for ScoringApi {
         request: Request<pb::ScoreRequest>,
     ) -> Result<Response<pb::ScoreResponse>, Status> {
         let req = request.into_inner();
-        let r = self.resolve(req.context)?;
-        let profile = convert::profile(req.profile)?;
-        let opts = AssessOptions {
-            max_reasons: convert::max_reasons(req.max_reasons)?,
-            include_ineligible: req.include_ineligible,
-        };
-        let a = r.assess(&profile, opts)?;
-        self.audit(&r, Rpc::Score, &profile, opts, || {
-            Outputs::of_assessment(&r.model.scoring, &a)
-        })
-        .await?;
-        Ok(Response::new(pb::ScoreResponse {
-            model: Some((&r.model.id).into()),
-            request_id: r.request_id,
-            value: Some(a.value.into()),
-            tier: Some(a.tier.into()),
-            churn: Some(convert::churn(&r.model.scoring, &a.churn)),
-            decision: Some(convert::decision(
-                &r.model.scoring,
-                &a.decision,
-                a.churn.probability,
-            )),
-        }))
+        let opts = options(
+            convert::max_reasons(req.max_reasons)?,
+            req.include_ineligible,
+        );
+        let a: Answered<Assessment> = self.answer(None, req.context, req.profile, opts).await?;
+        Ok(a.reply(|model, id, scoring, a| convert::score_reply(model, id, scoring, &a)))
     }
-}
-
-/// The chosen action's id, or `no_action`.
-fn best_action_id<'a>(model: &'a LoadedModel, a: &Assessment) -> &'a str {
-    a.decision.best().map_or("no_action", |o| {
-        model.scoring.actions.actions[o.action].id.as_str()
-    })
 }

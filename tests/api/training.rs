@@ -101,7 +101,7 @@ async fn a_trained_bundle_serves_and_requires_its_extra_feature() {
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     assert!(
         status.message().starts_with(
-            "profile.extra_features[\"app_rating\"] is required by the model churn-app version v1"
+            "profile.extra_features[\"app_rating\"]: is required by the model churn-app version v1"
         ),
         "{}",
         status.message()

@@ -52,7 +52,7 @@ pub(super) struct AuditDecisions {
 pub(super) fn assign(chosen: &Chosen) -> (Decision, &str) {
     match (&chosen.withheld, chosen.action.as_str()) {
         (Some(withheld), _) => (Decision::Control, withheld),
-        (None, "no_action") => (Decision::None, ""),
+        (None, crate::domain::actions::NO_ACTION) => (Decision::None, ""),
         (None, action) => (Decision::Target, action),
     }
 }

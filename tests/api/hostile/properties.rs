@@ -225,7 +225,8 @@ proptest! {
                 assert_domain_invariants(&profile);
                 assert_scores_cleanly(&profile);
             }
-            Err(status) => {
+            Err(e) => {
+                let status = tonic::Status::from(e);
                 prop_assert_eq!(status.code(), Code::InvalidArgument);
                 prop_assert!(status.message().starts_with("profile."), "{}", status.message());
             }
@@ -246,7 +247,9 @@ proptest! {
         for result in [convert::max_reasons(n), convert::stream_reasons(n)] {
             match result {
                 Ok(k) => prop_assert!(k <= bankscore::domain::churn::MAX_REASONS),
-                Err(status) => {
+                Err(e) => {
+                    prop_assert_eq!(e.field.as_str(), "max_reasons");
+                    let status = tonic::Status::from(e);
                     prop_assert_eq!(status.code(), Code::InvalidArgument);
                     prop_assert!(status.message().starts_with("max_reasons: "));
                 }
@@ -258,12 +261,25 @@ proptest! {
     fn any_bytes_decode_as_a_request_or_fail_cleanly(
         bytes in proptest::collection::vec(any::<u8>(), 0..512),
     ) {
+        // Whatever decodes either validates into a profile that keeps the domain's invariants
+        // and scores cleanly, or is refused naming a profile field; nothing panics.
+        let mut profiles = Vec::new();
         if let Ok(request) = pb::ScoreRequest::decode(bytes.as_slice()) {
-            let _ = convert::profile(request.profile);
+            profiles.push(request.profile);
         }
         if let Ok(chunk) = pb::ScoreStreamRequest::decode(bytes.as_slice()) {
-            for record in chunk.records {
-                let _ = convert::profile(record.profile);
+            profiles.extend(chunk.records.into_iter().map(|r| r.profile));
+        }
+        for p in profiles {
+            match convert::profile(p) {
+                Ok(profile) => {
+                    assert_domain_invariants(&profile);
+                    assert_scores_cleanly(&profile);
+                }
+                Err(e) => {
+                    prop_assert!(e.field.starts_with("profile"), "{e}");
+                    prop_assert!(!e.problem.is_empty(), "{e}");
+                }
             }
         }
     }
@@ -289,7 +305,7 @@ proptest! {
         if let Ok(request) = pb::ScoreRequest::decode(bytes.as_slice()) {
             match convert::profile(request.profile) {
                 Ok(profile) => assert_domain_invariants(&profile),
-                Err(status) => prop_assert!(status.message().starts_with("profile")),
+                Err(e) => prop_assert!(e.field.starts_with("profile"), "{e}"),
             }
         }
     }

@@ -1,15 +1,13 @@
-//! Auditing at the gRPC edge: building each decision's record and refusing a decision that
-//! cannot be audited.
-
-use tonic::Status;
+//! The audit records of scoring calls: one per unary decision, written before the reply, and
+//! one per scored record of a ScoreStream chunk, written together before the chunk's results.
 
 use crate::audit::record::{now, DecisionRecord, ScoredInputs};
 use crate::audit::{AuditError, AuditLog, Outputs, Rpc};
 use crate::domain::{AssessOptions, Assessment, CustomerProfile};
 use crate::model_store::LoadedModel;
 
-/// One decision to audit.
-pub(super) struct Decision<'a> {
+/// One call's decision to audit.
+pub struct AuditedCall<'a> {
     /// The RPC that decided.
     pub rpc: Rpc,
     /// The request id echoed to the caller.
@@ -22,45 +20,37 @@ pub(super) struct Decision<'a> {
     pub options: AssessOptions,
 }
 
-/// Appends the decision to `log` (if auditing is on) and waits until it is written.
-///
-/// # Errors
-/// `UNAVAILABLE`: the record could not be written, so the decision must not be returned.
-pub(super) async fn record(
-    log: Option<&AuditLog>,
-    d: Decision<'_>,
-    outputs: impl FnOnce() -> Outputs,
-) -> Result<(), Status> {
-    let Some(log) = log else {
-        return Ok(());
-    };
-    let customer = log.hasher().hash(&d.profile.customer_id);
-    // Logs name a customer only by the keyed hash, and never show profile values.
-    tracing::debug!(customer = %customer, rpc = ?d.rpc, "auditing decision");
-    let line = DecisionRecord {
-        time: now(),
-        request_id: d.request_id,
-        rpc: d.rpc,
-        record: None,
-        customer,
-        model: (&d.model.id).into(),
-        options: d.options.into(),
-        inputs: ScoredInputs(d.profile),
-        outputs: outputs(),
+impl AuditLog {
+    /// Appends the call's record, with its `outputs`, and waits until it is written.
+    ///
+    /// # Errors
+    /// The record could not be written: the decision must not be returned.
+    pub async fn record_call(
+        &self,
+        call: AuditedCall<'_>,
+        outputs: Outputs,
+    ) -> Result<(), AuditError> {
+        let customer = self.hasher().hash(&call.profile.customer_id);
+        // Logs name a customer only by the keyed hash, and never show profile values.
+        tracing::debug!(customer = %customer, rpc = ?call.rpc, "auditing decision");
+        let line = DecisionRecord {
+            time: now(),
+            request_id: call.request_id,
+            rpc: call.rpc,
+            record: None,
+            customer,
+            model: (&call.model.id).into(),
+            options: call.options.into(),
+            inputs: ScoredInputs(call.profile),
+            outputs,
+        }
+        .to_line();
+        self.append(line).await
     }
-    .to_line();
-    log.append(line).await.map_err(unaudited)
-}
-
-/// The status of a decision refused because it could not be audited.
-pub(super) fn unaudited(e: AuditError) -> Status {
-    Status::unavailable(format!(
-        "the decision could not be recorded in the audit log, so it is not returned: {e}"
-    ))
 }
 
 /// The records of one ScoreStream chunk, collected while it is scored and written at once.
-pub(super) struct ChunkRecords<'a> {
+pub struct ChunkRecords<'a> {
     log: &'a AuditLog,
     stream_id: &'a str,
     model: &'a LoadedModel,
