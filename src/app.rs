@@ -125,7 +125,7 @@ pub fn serve(settings: &Settings) -> anyhow::Result<()> {
             metrics: endpoint.as_ref().map(|e| e.metrics.clone()),
             auth,
             tls,
-            limits: settings.server.clone(),
+            limits: settings.server.limits(),
             ..Default::default()
         };
         if let Some(n) = settings.bulk.threads {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{AuditSettings, OutcomesSettings};
 use crate::metrics::MetricsSettings;
 use crate::service::auth::AuthSettings;
-use crate::service::TlsSettings;
+use crate::service::{Limits, TlsSettings};
 
 /// Everything `bankscore serve` can be told.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -75,18 +75,36 @@ pub struct ServerSettings {
 }
 
 impl Default for ServerSettings {
+    /// Loopback port 50051, one worker thread per core, and the server's default [`Limits`].
     fn default() -> Self {
+        let l = Limits::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             worker_threads: None,
-            max_message_bytes: 4 * 1024 * 1024,
-            max_concurrent_streams: 256,
-            max_concurrent_requests: 2048,
-            request_timeout: Duration::from_secs(10),
-            keepalive_interval: Duration::from_secs(30),
-            keepalive_timeout: Duration::from_secs(10),
-            max_connection_age: Duration::from_secs(3600),
-            drain_timeout: Duration::from_secs(30),
+            max_message_bytes: l.max_message_bytes,
+            max_concurrent_streams: l.max_concurrent_streams,
+            max_concurrent_requests: l.max_concurrent_requests,
+            request_timeout: l.request_timeout,
+            keepalive_interval: l.keepalive_interval,
+            keepalive_timeout: l.keepalive_timeout,
+            max_connection_age: l.max_connection_age,
+            drain_timeout: l.drain_timeout,
+        }
+    }
+}
+
+impl ServerSettings {
+    /// What the server allows each connection and call.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_message_bytes: self.max_message_bytes,
+            max_concurrent_streams: self.max_concurrent_streams,
+            max_concurrent_requests: self.max_concurrent_requests,
+            request_timeout: self.request_timeout,
+            keepalive_interval: self.keepalive_interval,
+            keepalive_timeout: self.keepalive_timeout,
+            max_connection_age: self.max_connection_age,
+            drain_timeout: self.drain_timeout,
         }
     }
 }

@@ -10,8 +10,10 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 
-use super::read::BATCH_ROWS;
 use crate::domain::profile::{BuiltinFeature, FeatureKind};
+
+/// Rows read (and converted) per batch.
+pub const BATCH_ROWS: usize = 65_536;
 
 /// Whether `path` names a Parquet file (`.parquet` or `.pq`); anything else is CSV.
 pub fn is_parquet(path: &Path) -> bool {

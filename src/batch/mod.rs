@@ -15,6 +15,7 @@ pub mod policy_eval;
 pub mod read;
 pub mod score_file;
 mod staged;
+pub mod text;
 pub mod uplift_file;
 pub mod write;
 

@@ -23,8 +23,7 @@ use crate::domain::profile::{BuiltinFeature, FeatureKind, EXTRA_PREFIX};
 use crate::domain::validation::{check_customer_id, with_setter, FieldProblem};
 use crate::domain::CustomerProfile;
 
-/// Rows read per batch.
-pub const BATCH_ROWS: usize = 65_536;
+pub use super::file_format::BATCH_ROWS;
 
 /// Rows validated at a time: a block of profiles stays in cache while each column is loaded
 /// into it.

@@ -21,7 +21,7 @@ use parquet::schema::types::ColumnPath;
 
 use super::file_format::is_parquet;
 use super::parquet_out::ParquetSink;
-use super::score_file::{csv_field, push_fixed4};
+use super::text::{csv_field, push_fixed4};
 use crate::domain::{Assessment, ScoringModel, ValueTier};
 
 /// Churn reasons written per customer (`reason_1` … with their contributions).

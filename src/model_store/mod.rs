@@ -7,6 +7,7 @@ mod bundle;
 pub mod checksum;
 mod consistency;
 mod deployment;
+mod fingerprint;
 pub mod format;
 mod registry;
 mod shadow;
@@ -16,10 +17,11 @@ mod write;
 
 pub use bundle::{load_bundle, BundleError, LoadedModel, ModelId};
 pub use deployment::{Deployment, DEPLOYMENT_FILE};
+pub use fingerprint::{fingerprint, Fingerprint};
 pub use registry::{
     compare_versions, LoadReport, ModelRegistry, RegistryError, Rejected, UnknownVersion,
 };
 pub use shadow::{ShadowStats, ShadowSummary};
 pub use store::{ModelStore, ReloadOutcome, ReloadTrigger};
-pub use watch::{fingerprint, watch, Fingerprint};
+pub use watch::watch;
 pub use write::{reseal_bundle, write_bundle, write_bundle_with_uplift, BundleContents, Resealed};

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
+use super::fingerprint::{fingerprint, Fingerprint};
 use super::registry::{LoadReport, ModelRegistry, RegistryError};
-use super::watch::{fingerprint, Fingerprint};
 
 /// What started a reload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,39 +4,11 @@
 //! change notifications are unreliable). A reload starts only when the directory has changed and
 //! then stayed unchanged for the debounce period, so a bundle being copied is not read halfway.
 
-use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use super::fingerprint::{fingerprint, Fingerprint};
 use super::store::{ModelStore, ReloadTrigger};
-
-/// Path, size and modification time of every file under a directory, sorted by path.
-pub type Fingerprint = Vec<(String, u64, Option<SystemTime>)>;
-
-/// The [`Fingerprint`] of `dir`.
-pub fn fingerprint(dir: &Path) -> Fingerprint {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(meta) = entry.metadata() else { continue };
-            if meta.is_dir() {
-                stack.push(entry.path());
-            } else {
-                out.push((
-                    entry.path().display().to_string(),
-                    meta.len(),
-                    meta.modified().ok(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// Polls the models directory every `poll` and reloads once a change (against the state the
 /// live models were loaded from) has been stable for `debounce`. Runs until the task is dropped.

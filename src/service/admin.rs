@@ -6,7 +6,8 @@ use tonic::{Request, Response, Status};
 
 use super::batch::Bulk;
 use super::pb::{self, model_admin_service_server::ModelAdminService};
-use crate::model_store::{ModelStore, ReloadOutcome, ReloadTrigger};
+use super::{convert, error};
+use crate::model_store::{ModelStore, ReloadTrigger};
 
 /// Model administration over a store.
 #[derive(Debug)]
@@ -22,96 +23,16 @@ impl AdminApi {
     }
 }
 
-impl From<ReloadOutcome> for pb::ReloadSummary {
-    fn from(o: ReloadOutcome) -> Self {
-        Self {
-            at: o.at,
-            trigger: o.trigger.to_string(),
-            applied: o.applied,
-            changed: o.changed,
-            problems: o.problems,
-        }
-    }
-}
-
-/// The store's state as the admin API reports it.
-pub fn list(store: &ModelStore, bulk: &Bulk) -> pb::ListModelsResponse {
-    let registry = store.current();
-    let challenger = registry.challenger();
-    let mut versions: Vec<pb::ModelVersionStatus> = registry
-        .versions()
-        .iter()
-        .map(|m| {
-            let state = if m.id == registry.champion().id {
-                pb::VersionState::Champion
-            } else if challenger.is_some_and(|(c, _)| c.id == m.id) {
-                pb::VersionState::Challenger
-            } else {
-                pb::VersionState::Available
-            };
-            let rejected = registry
-                .rejected()
-                .iter()
-                .find(|r| r.version == m.id.version);
-            pb::ModelVersionStatus {
-                version: m.id.version.clone(),
-                state: if rejected.is_some() && state == pb::VersionState::Available {
-                    pb::VersionState::Rejected
-                } else {
-                    state
-                }
-                .into(),
-                checksum: m.id.checksum.clone(),
-                trained_at: m.metadata.trained_at.clone(),
-                roc_auc: m.metadata.metrics.roc_auc,
-                load_error: rejected.map(|r| r.reason.clone()).unwrap_or_default(),
-                previous_kept: rejected.is_some(),
-            }
-        })
-        .collect();
-    for r in registry.rejected().iter().filter(|r| !r.previous_kept) {
-        versions.push(pb::ModelVersionStatus {
-            version: r.version.clone(),
-            state: pb::VersionState::Rejected.into(),
-            load_error: r.reason.clone(),
-            ..Default::default()
-        });
-    }
-    for v in registry.incomplete() {
-        versions.push(pb::ModelVersionStatus {
-            version: v.clone(),
-            state: pb::VersionState::Incomplete.into(),
-            ..Default::default()
-        });
-    }
-    pb::ListModelsResponse {
-        model_name: registry.name().to_owned(),
-        versions,
-        shadow: challenger.map(|(c, stats)| {
-            let s = stats.summary();
-            pb::ShadowComparison {
-                challenger_version: c.id.version.clone(),
-                requests: s.requests,
-                mean_abs_probability_diff: s.mean_abs_probability_diff,
-                max_abs_probability_diff: s.max_abs_probability_diff,
-                tier_disagreements: s.tier_disagreements,
-                action_disagreements: s.action_disagreements,
-            }
-        }),
-        last_reload: store.last_reload().map(Into::into),
-        reloads_total: store.reloads(),
-        rejected_bundles_total: store.rejected_bundles(),
-        bulk_streams_active: bulk.active_streams(),
-    }
-}
-
 #[tonic::async_trait]
 impl ModelAdminService for AdminApi {
     async fn list_models(
         &self,
         _request: Request<pb::ListModelsRequest>,
     ) -> Result<Response<pb::ListModelsResponse>, Status> {
-        Ok(Response::new(list(&self.store, &self.bulk)))
+        Ok(Response::new(convert::models_listing(
+            &self.store,
+            &self.bulk,
+        )))
     }
 
     async fn reload(
@@ -121,10 +42,10 @@ impl ModelAdminService for AdminApi {
         let store = self.store.clone();
         let outcome = tokio::task::spawn_blocking(move || store.reload(ReloadTrigger::Admin))
             .await
-            .map_err(|e| Status::internal(format!("reload task failed: {e}")))?;
+            .map_err(|e| error::task_failed("the reload task", e))?;
         Ok(Response::new(pb::ReloadResponse {
             summary: Some(outcome.into()),
-            models: Some(list(&self.store, &self.bulk)),
+            models: Some(convert::models_listing(&self.store, &self.bulk)),
         }))
     }
 }

@@ -13,9 +13,7 @@ use super::convert;
 use super::error::{self, FieldError};
 use super::pb::{self, batch_scoring_service_server::BatchScoringService};
 use crate::audit::{AuditLog, ChunkRecords};
-use crate::batch::plan::{
-    self, Assignment, Campaign, CampaignRules, CandidateAction, Candidates, Limits,
-};
+use crate::batch::plan::{self, Campaign, CampaignRules, CandidateAction, Limits};
 use crate::batch::BulkExecutor;
 use crate::domain::{AssessOptions, Assessment, BlockScratch, CustomerProfile};
 use crate::metrics::Metrics;
@@ -58,12 +56,11 @@ impl Bulk {
     }
 
     fn admit(&self) -> Result<Admitted, Status> {
-        let permit = self.streams.clone().try_acquire_owned().map_err(|_| {
-            Status::resource_exhausted(format!(
-                "{} bulk streams are already running (the limit); retry when one finishes",
-                self.max_streams
-            ))
-        })?;
+        let permit = self
+            .streams
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| error::bulk_streams_busy(self.max_streams))?;
         self.active.fetch_add(1, Ordering::Relaxed);
         Ok(Admitted {
             _permit: permit,
@@ -267,10 +264,7 @@ impl<T> Outbox<T> {
             Ok(Err(_)) => false,
             Err(_) => {
                 tracing::warn!(timeout = ?SLOW_READER_TIMEOUT, "bulk stream ended: the client stopped reading results");
-                self.fail(Status::deadline_exceeded(format!(
-                    "the client read no result for {} s; the stream was ended",
-                    SLOW_READER_TIMEOUT.as_secs()
-                )));
+                self.fail(error::slow_reader(SLOW_READER_TIMEOUT));
                 false
             }
         }
@@ -286,10 +280,7 @@ impl<T> Outbox<T> {
 async fn next_message<T>(inbound: &mut Streaming<T>) -> Result<Option<T>, Status> {
     match tokio::time::timeout(IDLE_TIMEOUT, inbound.message()).await {
         Ok(result) => result,
-        Err(_) => Err(Status::deadline_exceeded(format!(
-            "no message for {} s; the bulk stream was ended",
-            IDLE_TIMEOUT.as_secs()
-        ))),
+        Err(_) => Err(error::idle_stream(IDLE_TIMEOUT)),
     }
 }
 
@@ -345,10 +336,16 @@ impl BatchScoringService for BatchApi {
                     }
                 }
                 if chunk.records.len() > MAX_RECORDS_PER_CHUNK {
-                    out.fail(Status::invalid_argument(format!(
-                        "records: the chunk has {} records, at most {MAX_RECORDS_PER_CHUNK} are allowed",
-                        chunk.records.len()
-                    )));
+                    out.fail(
+                        FieldError::new(
+                            "records",
+                            format_args!(
+                                "the chunk has {} records, at most {MAX_RECORDS_PER_CHUNK} are allowed",
+                                chunk.records.len()
+                            ),
+                        )
+                        .into(),
+                    );
                     break;
                 }
                 let (model, max_reasons) = stream_model.clone().expect("set on the first chunk");
@@ -406,9 +403,12 @@ impl BatchScoringService for BatchApi {
         let mut inbound = request.into_inner();
         let first = next_message(&mut inbound)
             .await?
-            .ok_or_else(|| Status::invalid_argument("settings: the stream is empty"))?;
+            .ok_or_else(|| FieldError::new("settings", "the stream is empty"))?;
         let settings = first.settings.ok_or_else(|| {
-            Status::invalid_argument("settings: the first message must carry the campaign settings")
+            FieldError::new(
+                "settings",
+                "the first message must carry the campaign settings",
+            )
         })?;
         let rules = CampaignRules {
             campaign_id: &settings.campaign_id,
@@ -477,7 +477,7 @@ impl BatchScoringService for BatchApi {
                     .enumerate()
                     .map(|(j, a)| {
                         let i = base + j;
-                        let mut out = assignment(&candidates, &ids[i], i, *a);
+                        let mut out = convert::plan_assignment(&candidates, &ids[i], i, *a);
                         out.propensity = plan::propensity(&candidates, i, *a, control_share);
                         out.value_at_risk = value_at_risk[i];
                         out
@@ -492,8 +492,8 @@ impl BatchScoringService for BatchApi {
                 }
             }
             let summary = pb::PlanSummary {
-                plan: Some(totals(chosen.totals)),
-                naive: Some(totals(naive.totals)),
+                plan: Some(convert::plan_totals(chosen.totals)),
+                naive: Some(convert::plan_totals(naive.totals)),
                 control: candidates.control.iter().filter(|&&c| c).count() as u64,
                 candidates: candidates.len() as u64,
                 per_action: candidates
@@ -511,34 +511,4 @@ impl BatchScoringService for BatchApi {
         });
         Ok(Response::new(stream))
     }
-}
-
-fn totals(t: plan::Totals) -> pb::PlanTotals {
-    pb::PlanTotals {
-        targeted: t.targeted,
-        cost: t.cost,
-        expected_value: t.expected_value,
-    }
-}
-
-fn assignment(c: &Candidates, id: &str, i: usize, a: Assignment) -> pb::PlanAssignment {
-    let mut out = pb::PlanAssignment {
-        customer_id: id.to_owned(),
-        ..Default::default()
-    };
-    match a {
-        Assignment::None => out.set_decision(pb::PlanDecision::None),
-        Assignment::Control => {
-            out.set_decision(pb::PlanDecision::Control);
-            out.withheld_action_id = c.would_be_action(i).unwrap_or_default().to_owned();
-        }
-        Assignment::Target(k) => {
-            let o = c.options(i)[k as usize];
-            out.set_decision(pb::PlanDecision::Target);
-            out.action_id = c.actions[o.action as usize].clone();
-            out.expected_value = o.expected_value;
-            out.cost = o.cost;
-        }
-    }
-    out
 }

@@ -5,11 +5,12 @@
 //! RPC. The other statuses the edge answers are built here too.
 
 use std::fmt::Display;
+use std::time::Duration;
 
 use tonic::Status;
 
 use super::pb;
-use crate::audit::AuditError;
+use crate::audit::{AuditError, OutcomeLogError};
 use crate::batch::plan::CampaignError;
 use crate::batch::BulkError;
 use crate::domain::MissingExtraFeature;
@@ -71,6 +72,50 @@ pub fn unaudited(e: AuditError) -> Status {
     Status::unavailable(format!(
         "the decision could not be recorded in the audit log, so it is not returned: {e}"
     ))
+}
+
+/// `RESOURCE_EXHAUSTED`: every bulk stream slot is taken.
+pub fn bulk_streams_busy(max_streams: usize) -> Status {
+    Status::resource_exhausted(format!(
+        "{max_streams} bulk streams are already running (the limit); retry when one finishes"
+    ))
+}
+
+/// `DEADLINE_EXCEEDED`: a bulk stream's client read no result for `waited`.
+pub fn slow_reader(waited: Duration) -> Status {
+    Status::deadline_exceeded(format!(
+        "the client read no result for {} s; the stream was ended",
+        waited.as_secs()
+    ))
+}
+
+/// `DEADLINE_EXCEEDED`: a bulk stream's client sent nothing for `waited`.
+pub fn idle_stream(waited: Duration) -> Status {
+    Status::deadline_exceeded(format!(
+        "no message for {} s; the bulk stream was ended",
+        waited.as_secs()
+    ))
+}
+
+/// `FAILED_PRECONDITION`: `ReportOutcomes` on a server without an outcomes log.
+pub fn no_outcomes_log() -> Status {
+    Status::failed_precondition(
+        "outcomes.path is not set: this server does not record outcomes (set [outcomes] path or \
+         BANKSCORE_OUTCOMES_PATH)",
+    )
+}
+
+/// `UNAVAILABLE`: the outcomes of a call could not be recorded, so none was accepted.
+pub fn outcomes_not_recorded(e: OutcomeLogError) -> Status {
+    tracing::error!(cause = %e, "outcomes not recorded");
+    Status::unavailable(format!(
+        "the outcomes could not be recorded; none of this call's outcomes were accepted: {e}"
+    ))
+}
+
+/// `INTERNAL`: a task the call waited on failed.
+pub fn task_failed(what: &str, e: impl Display) -> Status {
+    Status::internal(format!("{what} failed: {e}"))
 }
 
 /// Why a bulk chunk was not scored.

@@ -17,7 +17,9 @@ pub use batch::{BatchApi, Bulk, MAX_RECORDS_PER_CHUNK};
 pub use error::FieldError;
 pub use outcomes::{OutcomeApi, MAX_OUTCOMES_PER_CALL};
 pub use scoring::ScoringApi;
-pub use server::{serve, serve_with, ServerConfig, MAX_CONCURRENT_STREAMS, MAX_MESSAGE_BYTES};
+pub use server::{
+    serve, serve_with, Limits, ServerConfig, MAX_CONCURRENT_STREAMS, MAX_MESSAGE_BYTES,
+};
 pub use tls::{ClientAuth, TlsError, TlsSettings, TLS_HANDSHAKE_TIMEOUT};
 
 /// Generated `bankscore.v1` messages, client and server.

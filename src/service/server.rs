@@ -22,7 +22,6 @@ use super::scoring::ScoringApi;
 use crate::audit::{AuditLog, OutcomeLog};
 use crate::metrics::{Metrics, RequestMetricsLayer};
 use crate::model_store::ModelStore;
-use crate::settings::ServerSettings;
 
 /// Largest request or response message by default, in bytes (a profile is well under 4 KiB).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -54,12 +53,49 @@ pub struct ServerConfig {
     pub metrics: Option<Arc<Metrics>>,
     /// Who may call; `None` lets every caller in.
     pub auth: Option<Arc<Authenticator>>,
-    /// Message size, stream, concurrency, deadline, keep-alive, connection-age and drain limits
-    /// (the listen address is the caller's).
-    pub limits: ServerSettings,
+    /// Message size, stream, concurrency, deadline, keep-alive, connection-age and drain limits.
+    pub limits: Limits,
     /// TLS (and mutual TLS) from [`TlsSettings::load`](super::TlsSettings::load), loaded before
     /// the port opens so that a bad file stops start-up; `None` serves plaintext HTTP/2.
     pub tls: Option<ServerTlsConfig>,
+}
+
+/// What the server allows each connection and call (the `[server]` settings but the listen
+/// address and the threads, which are the process's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request or response message, in bytes.
+    pub max_message_bytes: usize,
+    /// HTTP/2 streams one connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// Calls the whole server works on at once; beyond, calls are refused at once with
+    /// RESOURCE_EXHAUSTED instead of queueing (health checks are never refused).
+    pub max_concurrent_requests: usize,
+    /// Longest a unary call may take; a client's shorter `grpc-timeout` wins.
+    pub request_timeout: Duration,
+    /// HTTP/2 PING interval on idle connections.
+    pub keepalive_interval: Duration,
+    /// A connection whose PING is not answered within this is closed.
+    pub keepalive_timeout: Duration,
+    /// Connections older than this are asked to go away (GOAWAY) so clients reconnect.
+    pub max_connection_age: Duration,
+    /// How long calls in flight may run after shutdown begins.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: MAX_MESSAGE_BYTES,
+            max_concurrent_streams: MAX_CONCURRENT_STREAMS,
+            max_concurrent_requests: 2048,
+            request_timeout: Duration::from_secs(10),
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(10),
+            max_connection_age: Duration::from_secs(3600),
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -73,7 +109,7 @@ impl Default for ServerConfig {
             outcomes: None,
             metrics: None,
             auth: None,
-            limits: ServerSettings::default(),
+            limits: Limits::default(),
             tls: None,
         }
     }

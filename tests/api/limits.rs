@@ -10,8 +10,8 @@ use bankscore::service::pb::{
     self, batch_scoring_service_client::BatchScoringServiceClient,
     model_admin_service_client::ModelAdminServiceClient,
 };
+use bankscore::service::Limits;
 use bankscore::service::ServerConfig;
-use bankscore::settings::ServerSettings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tonic::metadata::MetadataValue;
@@ -48,7 +48,7 @@ fn score_request(bearer: Option<&str>) -> Request<pb::ScoreRequest> {
     r
 }
 
-async fn app_with_limits(limits: ServerSettings) -> TestApp {
+async fn app_with_limits(limits: Limits) -> TestApp {
     let config = ServerConfig {
         limits,
         ..Default::default()
@@ -131,7 +131,7 @@ fn hold_a_call(
 
 #[tokio::test]
 async fn calls_beyond_the_concurrency_limit_are_shed_at_once_while_health_answers() {
-    let app = app_with_limits(ServerSettings {
+    let app = app_with_limits(Limits {
         max_concurrent_requests: 1,
         ..Default::default()
     })
@@ -185,7 +185,7 @@ async fn calls_beyond_the_concurrency_limit_are_shed_at_once_while_health_answer
 /// answer is shown by the guard's unit tests.)
 #[tokio::test]
 async fn the_server_ends_a_call_at_the_client_grpc_timeout() {
-    let app = app_with_limits(ServerSettings {
+    let app = app_with_limits(Limits {
         max_concurrent_requests: 1,
         ..Default::default()
     })
@@ -271,7 +271,7 @@ const GOAWAY: u8 = 7;
 
 #[tokio::test]
 async fn a_connection_that_does_not_answer_keepalive_pings_is_closed() {
-    let app = app_with_limits(ServerSettings {
+    let app = app_with_limits(Limits {
         keepalive_interval: Duration::from_millis(200),
         keepalive_timeout: Duration::from_millis(200),
         ..Default::default()
@@ -285,7 +285,7 @@ async fn a_connection_that_does_not_answer_keepalive_pings_is_closed() {
 
 #[tokio::test]
 async fn a_connection_past_its_maximum_age_is_sent_away() {
-    let app = app_with_limits(ServerSettings {
+    let app = app_with_limits(Limits {
         max_connection_age: Duration::from_millis(300),
         ..Default::default()
     })
@@ -311,7 +311,7 @@ async fn a_connection_past_its_maximum_age_is_sent_away() {
 
 #[tokio::test]
 async fn shutdown_waits_for_calls_in_flight_only_up_to_the_drain_timeout() {
-    let app = app_with_limits(ServerSettings {
+    let app = app_with_limits(Limits {
         drain_timeout: Duration::from_millis(500),
         ..Default::default()
     })
@@ -337,7 +337,7 @@ async fn shutdown_waits_for_calls_in_flight_only_up_to_the_drain_timeout() {
 /// NOT_SERVING at once, while a call in flight still finishes with its full answer.
 #[tokio::test]
 async fn shutdown_turns_health_not_serving_and_lets_a_call_in_flight_finish() {
-    let app = app_with_limits(ServerSettings {
+    let app = app_with_limits(Limits {
         drain_timeout: Duration::from_secs(20),
         ..Default::default()
     })
@@ -428,7 +428,7 @@ async fn shutdown_turns_health_not_serving_and_lets_a_call_in_flight_finish() {
 /// A unary call whose message never arrives in full ends at the server's request timeout.
 #[tokio::test]
 async fn a_unary_call_whose_body_never_arrives_ends_at_the_request_timeout() {
-    let app = app_with_limits(ServerSettings {
+    let app = app_with_limits(Limits {
         request_timeout: Duration::from_millis(300),
         ..Default::default()
     })

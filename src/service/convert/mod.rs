@@ -1,10 +1,16 @@
-//! The one conversion layer between the gRPC messages and the scoring core: requests are
-//! validated into domain types (errors name the field), assessments are rendered into replies.
+//! The one conversion layer between the gRPC messages and the core, for every service: requests
+//! are validated into domain types (errors name the field), answers are rendered into replies.
+//! Scoring (unary and stream) here; `admin`, `campaign` and `outcomes` for the other services.
 
 use std::collections::HashMap;
 
 use super::error::FieldError;
 use super::pb;
+
+mod admin;
+mod campaign;
+mod outcomes;
+
 use crate::domain::actions::{ActionLevel, IneligibilityRule};
 use crate::domain::arbitration::{option_reason, ActionOption, Decision, UpliftSource};
 use crate::domain::profile::BuiltinFeature;
@@ -15,6 +21,9 @@ use crate::domain::{
     ValueAssessment, ValueTier,
 };
 use crate::model_store::ModelId;
+pub use admin::models_listing;
+pub use campaign::{plan_assignment, plan_totals};
+pub use outcomes::check_outcomes;
 
 /// Most `extra_features` entries a profile may carry.
 pub const MAX_EXTRA_FEATURES: usize = 256;
