@@ -5,7 +5,7 @@
 
 use std::hint::black_box;
 
-use bankscore::batch::plan::{greedy, in_control_group, naive, Candidates, Limits, Option_};
+use bankscore::batch::plan::{greedy, in_control_group, naive, Candidates, Choice, Limits};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::{Rng, SeedableRng};
 
@@ -19,8 +19,8 @@ fn candidates() -> Candidates {
     }
     for i in 0..CUSTOMERS {
         let k = rng.gen_range(0..=3);
-        let options: Vec<Option_> = (0..k)
-            .map(|a| Option_ {
+        let options: Vec<Choice> = (0..k)
+            .map(|a| Choice {
                 action: a,
                 expected_value: rng.gen_range(0.0..200.0),
                 cost: [45.0, 30.0, 8.0][a as usize],

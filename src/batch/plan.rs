@@ -19,7 +19,7 @@
 
 /// One eligible action of one customer.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Option_ {
+pub struct Choice {
     /// Index into [`Candidates::actions`].
     pub action: u16,
     /// Expected value (> 0 to be considered).
@@ -40,7 +40,7 @@ pub struct Candidates {
     pub control: Vec<bool>,
     // Options of customer i: options[offsets[i]..offsets[i + 1]].
     offsets: Vec<u32>,
-    options: Vec<Option_>,
+    options: Vec<Choice>,
 }
 
 impl Candidates {
@@ -67,7 +67,7 @@ impl Candidates {
 
     /// Adds a customer with its options; options with EV <= 0 are dropped, and at most the
     /// first 255 options are kept (callers refuse more).
-    pub fn push(&mut self, churn: f64, control: bool, options: impl IntoIterator<Item = Option_>) {
+    pub fn push(&mut self, churn: f64, control: bool, options: impl IntoIterator<Item = Choice>) {
         self.churn.push(churn);
         self.control.push(control);
         self.options.extend(
@@ -90,7 +90,7 @@ impl Candidates {
     }
 
     /// The options of customer `i`.
-    pub fn options(&self, i: usize) -> &[Option_] {
+    pub fn options(&self, i: usize) -> &[Choice] {
         &self.options[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 
@@ -439,8 +439,8 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
 
-    fn opt(action: u16, ev: f64, cost: f64) -> Option_ {
-        Option_ {
+    fn opt(action: u16, ev: f64, cost: f64) -> Choice {
+        Choice {
             action,
             expected_value: ev,
             cost,
@@ -600,7 +600,7 @@ mod tests {
             let n = rng.gen_range(3..=9);
             for _ in 0..n {
                 let k = rng.gen_range(1..=3);
-                let options: Vec<Option_> = (0..k)
+                let options: Vec<Choice> = (0..k)
                     .map(|a| {
                         opt(
                             a as u16,

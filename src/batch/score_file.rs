@@ -189,7 +189,7 @@ pub fn score_file(
                             return Ok(());
                         };
                         let columns = ProfileColumns::new(&rows);
-                        let mut chunk = score_chunk(model, out, &rows, &columns)?;
+                        let mut chunk = score_file_batch(model, out, &rows, &columns)?;
                         if render_text {
                             chunk.text = Some(render_csv(&chunk.table)?);
                         }
@@ -271,7 +271,7 @@ impl ScoreSummary {
 }
 
 /// Validates and scores one batch, a block of profiles at a time.
-fn score_chunk(
+fn score_file_batch(
     model: &LoadedModel,
     out: &Output,
     rows: &Rows,

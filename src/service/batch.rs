@@ -128,7 +128,7 @@ struct ChunkSinks<'a> {
 
 /// Scores one chunk on a bulk thread, rendering its audit records and counting it into the
 /// metrics there too; returns the results and the audit lines to write before sending them.
-fn score_chunk(
+fn score_stream_chunk(
     model: &LoadedModel,
     records: Vec<pb::StreamRecord>,
     max_reasons: usize,
@@ -362,7 +362,7 @@ impl BatchScoringService for BatchApi {
                                     .map(|l| (l, stream_id.as_str(), first_record)),
                                 metrics: metrics.as_deref().map(|m| (m, !pinned)),
                             };
-                            score_chunk(&model, chunk.records, max_reasons, sinks)
+                            score_stream_chunk(&model, chunk.records, max_reasons, sinks)
                         })
                         .await
                 };

@@ -21,8 +21,8 @@
 //! a race between the request and the alert: UNKNOWN "transport error" with the alert in the
 //! error's source (the usual case), UNKNOWN with a broken pipe or reset (the server closed while
 //! the request was being written), or CANCELLED "connection closed" (closed before it was
-//! written). All three count as the refusal; when the alert is there it must be the one in the
-//! table. UNAVAILABLE is what tonic reports for a connection it could not open at all. Each
+//! written). All three count as the refusal; the harness tries a refused case again (up to 20
+//! times) until the alert is there, and it must be the one in the table. UNAVAILABLE is what tonic reports for a connection it could not open at all. Each
 //! group ends with a client that is served: a failed handshake drops that connection only,
 //! never the server.
 //!

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use super::{in_control_group, Candidates, Option_};
+use super::{in_control_group, Candidates, Choice};
 
 /// Customers one campaign may hold.
 pub const MAX_CAMPAIGN_CANDIDATES: usize = 50_000_000;
@@ -198,7 +198,7 @@ impl Campaign {
                     action: a.action.to_owned(),
                 });
             }
-            options.push(Option_ {
+            options.push(Choice {
                 action: self
                     .candidates
                     .action_index(a.action)

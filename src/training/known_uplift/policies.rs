@@ -3,7 +3,7 @@
 //! `Σ over targeted customers of τ_true(x, a) × value_at_risk(x) − cost(a)`.
 
 use super::Assessed;
-use crate::batch::plan::{self, Assignment, Candidates, Limits, Option_};
+use crate::batch::plan::{self, Assignment, Candidates, Choice, Limits};
 use crate::domain::Decision;
 use crate::training::campaign_history::{CampaignCustomer, CAMPAIGN_ACTIONS};
 
@@ -154,7 +154,7 @@ fn candidates(assessed: &Assessed, decisions: &[Decision]) -> Candidates {
             .ranked
             .iter()
             .filter(|o| o.worth_taking())
-            .map(|o| Option_ {
+            .map(|o| Choice {
                 action: o.action as u16,
                 expected_value: o.expected_value,
                 cost: assessed.costs[o.action],
