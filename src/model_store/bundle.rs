@@ -1,10 +1,11 @@
 //! Loading a model bundle directory, with every check.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::checksum::{parse_manifest, sha256_hex};
 use super::consistency::{check_evaluation, golden_values};
+use super::error::{BundleError, BundleProblem};
 use super::format::{
     files, Evaluation, GoldenFile, ModelFile, ModelMetadata, PolicyFile, UpliftFile, UpliftKind,
     FORMAT_VERSION,
@@ -37,18 +38,6 @@ pub struct LoadedModel {
     pub golden: GoldenFile,
 }
 
-/// A bundle that cannot be used, with the file and the problem.
-#[derive(Debug, thiserror::Error)]
-#[error("model bundle {}: {file}: {problem}", dir.display())]
-pub struct BundleError {
-    /// The bundle directory.
-    pub dir: PathBuf,
-    /// The file at fault (or the directory itself).
-    pub file: String,
-    /// What is wrong.
-    pub problem: String,
-}
-
 /// Reads and checks the bundle in `dir` (`.../<name>/<version>/`).
 ///
 /// Checks, in order: the manifest covers every required file and every listed file's checksum
@@ -59,96 +48,92 @@ pub struct BundleError {
 /// # Errors
 /// The first problem found, naming the file.
 pub fn load_bundle(dir: &Path) -> Result<LoadedModel, BundleError> {
-    let fail = |file: &str, problem: String| BundleError {
+    let fail = |file: &str, problem: BundleProblem| BundleError {
         dir: dir.to_owned(),
         file: file.to_owned(),
         problem,
     };
-    let (name, version) = name_and_version(dir)
-        .ok_or_else(|| fail(".", "expected a directory models/<name>/<version>/".into()))?;
+    let (name, version) =
+        name_and_version(dir).ok_or_else(|| fail(".", BundleProblem::NotAVersionDirectory))?;
 
     let manifest_bytes = std::fs::read(dir.join(files::CHECKSUMS))
-        .map_err(|e| fail(files::CHECKSUMS, format!("cannot read: {e}")))?;
+        .map_err(|e| fail(files::CHECKSUMS, BundleProblem::Unreadable(e)))?;
     let manifest_text = std::str::from_utf8(&manifest_bytes)
-        .map_err(|_| fail(files::CHECKSUMS, "not UTF-8 text".into()))?;
+        .map_err(|_| fail(files::CHECKSUMS, BundleProblem::NotText))?;
     let manifest = parse_manifest(manifest_text).map_err(|e| fail(files::CHECKSUMS, e))?;
 
     for required in files::REQUIRED {
         if !manifest.iter().any(|(f, _)| f == required) {
-            return Err(fail(files::CHECKSUMS, format!("does not list {required}")));
+            return Err(fail(files::CHECKSUMS, BundleProblem::NotListed(required)));
         }
     }
     let mut contents: BTreeMap<String, String> = BTreeMap::new();
     for (file, expected) in &manifest {
         let bytes =
-            std::fs::read(dir.join(file)).map_err(|e| fail(file, format!("cannot read: {e}")))?;
+            std::fs::read(dir.join(file)).map_err(|e| fail(file, BundleProblem::Unreadable(e)))?;
         let actual = sha256_hex(&bytes);
         if &actual != expected {
             return Err(fail(
                 file,
-                format!("checksum mismatch: manifest says {expected}, file has {actual}"),
+                BundleProblem::ChecksumMismatch {
+                    expected: expected.clone(),
+                    actual,
+                },
             ));
         }
-        let text = String::from_utf8(bytes).map_err(|_| fail(file, "not UTF-8 text".into()))?;
+        let text = String::from_utf8(bytes).map_err(|_| fail(file, BundleProblem::NotText))?;
         contents.insert(file.clone(), text);
     }
 
-    let model: ModelFile = serde_json::from_str(&contents[files::MODEL])
-        .map_err(|e| fail(files::MODEL, e.to_string()))?;
+    let model: ModelFile =
+        serde_json::from_str(&contents[files::MODEL]).map_err(|e| fail(files::MODEL, syntax(e)))?;
     if model.format_version != FORMAT_VERSION {
-        return Err(fail(
-            files::MODEL,
-            format!(
-                "format_version {} is not supported (this build reads {FORMAT_VERSION})",
-                model.format_version
-            ),
-        ));
+        let found = model.format_version;
+        return Err(fail(files::MODEL, BundleProblem::FormatVersion { found }));
     }
     if model.kind != "logistic_regression" {
-        return Err(fail(
-            files::MODEL,
-            format!("kind `{}` is not supported", model.kind),
-        ));
+        return Err(fail(files::MODEL, BundleProblem::Kind(model.kind)));
     }
     let churn = ChurnModel::new(model.intercept, model.features, model.horizon_months)
-        .map_err(|e| fail(files::MODEL, e.to_string()))?;
+        .map_err(|e| fail(files::MODEL, BundleProblem::refused(e)))?;
 
     let policy: PolicyFile =
-        toml::from_str(&contents[files::POLICY]).map_err(|e| fail(files::POLICY, e.to_string()))?;
+        toml::from_str(&contents[files::POLICY]).map_err(|e| fail(files::POLICY, syntax(e)))?;
     policy
         .value
         .validate()
-        .map_err(|e| fail(files::POLICY, e.to_string()))?;
+        .map_err(|e| fail(files::POLICY, BundleProblem::refused(e)))?;
     policy
         .tiers
         .validate()
-        .map_err(|e| fail(files::POLICY, e.to_string()))?;
+        .map_err(|e| fail(files::POLICY, BundleProblem::refused(e)))?;
     if let Some(exploration) = &policy.exploration {
         exploration
             .validate()
-            .map_err(|e| fail(files::POLICY, e.to_string()))?;
+            .map_err(|e| fail(files::POLICY, BundleProblem::refused(e)))?;
     }
     if let Some(group) = &policy.control_group {
         group
             .validate()
-            .map_err(|e| fail(files::POLICY, e.to_string()))?;
+            .map_err(|e| fail(files::POLICY, BundleProblem::refused(e)))?;
     }
 
-    let actions: ActionCatalog = toml::from_str(&contents[files::ACTIONS])
-        .map_err(|e| fail(files::ACTIONS, e.to_string()))?;
+    let actions: ActionCatalog =
+        toml::from_str(&contents[files::ACTIONS]).map_err(|e| fail(files::ACTIONS, syntax(e)))?;
     actions
         .validate()
-        .map_err(|e| fail(files::ACTIONS, e.to_string()))?;
+        .map_err(|e| fail(files::ACTIONS, BundleProblem::refused(e)))?;
 
     let uplift = load_uplift(&contents, &churn, &actions, &fail)?;
 
     let metadata: ModelMetadata = serde_json::from_str(&contents[files::METADATA])
-        .map_err(|e| fail(files::METADATA, e.to_string()))?;
+        .map_err(|e| fail(files::METADATA, syntax(e)))?;
     let evaluation: Evaluation = serde_json::from_str(&contents[files::EVALUATION])
-        .map_err(|e| fail(files::EVALUATION, e.to_string()))?;
-    check_evaluation(churn.features(), &evaluation).map_err(|e| fail(files::EVALUATION, e))?;
+        .map_err(|e| fail(files::EVALUATION, syntax(e)))?;
+    check_evaluation(churn.features(), &evaluation)
+        .map_err(|e| fail(files::EVALUATION, e.into()))?;
     let golden: GoldenFile = serde_json::from_str(&contents[files::GOLDEN])
-        .map_err(|e| fail(files::GOLDEN, e.to_string()))?;
+        .map_err(|e| fail(files::GOLDEN, syntax(e)))?;
     check_golden(&churn, &golden).map_err(|e| fail(files::GOLDEN, e))?;
 
     Ok(LoadedModel {
@@ -178,7 +163,7 @@ fn load_uplift(
     contents: &BTreeMap<String, String>,
     base: &ChurnModel,
     catalog: &ActionCatalog,
-    fail: &dyn Fn(&str, String) -> BundleError,
+    fail: &dyn Fn(&str, BundleProblem) -> BundleError,
 ) -> Result<Option<UpliftModels>, BundleError> {
     let prefix = format!("{}/", files::UPLIFT_DIR);
     let listed: Vec<&String> = contents
@@ -192,15 +177,15 @@ fn load_uplift(
         let text = contents.get(file).ok_or_else(|| {
             fail(
                 file,
-                "missing: uplift models need the control group's model".into(),
+                BundleProblem::Missing("uplift models need the control group's model"),
             )
         })?;
-        let m: ModelFile = serde_json::from_str(text).map_err(|e| fail(file, e.to_string()))?;
+        let m: ModelFile = serde_json::from_str(text).map_err(|e| fail(file, syntax(e)))?;
         if m.kind != "logistic_regression" {
-            return Err(fail(file, format!("kind `{}` is not supported", m.kind)));
+            return Err(fail(file, BundleProblem::Kind(m.kind)));
         }
         ChurnModel::new(m.intercept, m.features, m.horizon_months)
-            .map_err(|e| fail(file, e.to_string()))
+            .map_err(|e| fail(file, BundleProblem::refused(e)))
     };
     let control = model(files::UPLIFT_CONTROL)?;
     let mut arms = Vec::new();
@@ -212,7 +197,7 @@ fn load_uplift(
             .strip_prefix(&prefix)
             .and_then(|f| f.strip_suffix(".json"))
         else {
-            return Err(fail(file, "expected uplift/<action_id>.json".into()));
+            return Err(fail(file, BundleProblem::UpliftFileName));
         };
         let arm = model(file)?;
         // Each file is checked on its own first, so the error names the file at fault.
@@ -222,11 +207,11 @@ fn load_uplift(
             control.clone(),
             vec![(action.to_owned(), arm.clone())],
         )
-        .map_err(|e| fail(file, e.to_string()))?;
+        .map_err(|e| fail(file, BundleProblem::refused(e)))?;
         arms.push((action.to_owned(), arm));
     }
     let models = UpliftModels::new(base, catalog, control, arms)
-        .map_err(|e| fail(files::UPLIFT_CONTROL, e.to_string()))?;
+        .map_err(|e| fail(files::UPLIFT_CONTROL, BundleProblem::refused(e)))?;
     check_uplift_evaluation(contents, catalog, &models)
         .map_err(|e| fail(files::UPLIFT_EVALUATION, e))?;
     Ok(Some(models))
@@ -238,47 +223,40 @@ fn check_uplift_evaluation(
     contents: &BTreeMap<String, String>,
     catalog: &ActionCatalog,
     models: &UpliftModels,
-) -> Result<(), String> {
+) -> Result<(), BundleProblem> {
     let text = contents
         .get(files::UPLIFT_EVALUATION)
-        .ok_or("missing: the bundle has uplift models")?;
-    let report: UpliftFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        .ok_or(BundleProblem::Missing("the bundle has uplift models"))?;
+    let report: UpliftFile = serde_json::from_str(text).map_err(syntax)?;
     let listed: Vec<&str> = report.actions.iter().map(|a| a.action.as_str()).collect();
     let catalog_ids: Vec<&str> = catalog.actions.iter().map(|a| a.id.as_str()).collect();
     if listed != catalog_ids {
-        return Err(format!(
-            "lists actions {listed:?}, actions.toml has {catalog_ids:?}"
-        ));
+        let owned = |ids: Vec<&str>| ids.into_iter().map(str::to_owned).collect();
+        return Err(BundleProblem::UpliftActions {
+            listed: owned(listed),
+            catalog: owned(catalog_ids),
+        });
     }
     for (i, a) in report.actions.iter().enumerate() {
         let has_model = models.arm(i).is_some();
         if has_model != (a.uplift == UpliftKind::Learned) {
-            return Err(format!(
-                "`{}` is marked {:?} but uplift/{}.json {}",
-                a.action,
-                a.uplift,
-                a.action,
-                if has_model {
-                    "exists"
-                } else {
-                    "does not exist"
-                }
-            ));
+            return Err(BundleProblem::UpliftMarking {
+                action: a.action.clone(),
+                marked: a.uplift,
+                has_model,
+            });
         }
     }
     Ok(())
 }
 
 /// Every golden example must reproduce its probability within the file's tolerance.
-fn check_golden(churn: &ChurnModel, golden: &GoldenFile) -> Result<(), String> {
+fn check_golden(churn: &ChurnModel, golden: &GoldenFile) -> Result<(), BundleProblem> {
     if golden.examples.is_empty() {
-        return Err("no golden examples".into());
+        return Err(BundleProblem::NoGoldenExamples);
     }
     if !(golden.tolerance.is_finite() && (0.0..=1e-6).contains(&golden.tolerance)) {
-        return Err(format!(
-            "tolerance {} is outside 0..=1e-6",
-            golden.tolerance
-        ));
+        return Err(BundleProblem::GoldenTolerance(golden.tolerance));
     }
     for (i, example) in golden.examples.iter().enumerate() {
         // One value per model feature, checked here: probability_from_raw panics otherwise.
@@ -286,14 +264,19 @@ fn check_golden(churn: &ChurnModel, golden: &GoldenFile) -> Result<(), String> {
         let p = churn.probability_from_raw(&raw);
         let deviation = (p - example.churn_probability).abs();
         if deviation.is_nan() || deviation > golden.tolerance {
-            return Err(format!(
-                "example {}: the model gives churn probability {p}, the bundle recorded {}; it does not reproduce",
-                i + 1,
-                example.churn_probability
-            ));
+            return Err(BundleProblem::GoldenMismatch {
+                number: i + 1,
+                got: p,
+                recorded: example.churn_probability,
+            });
         }
     }
     Ok(())
+}
+
+/// A file that does not parse, with the parser's message.
+fn syntax(e: impl std::fmt::Display) -> BundleProblem {
+    BundleProblem::Syntax(e.to_string())
 }
 
 fn name_and_version(dir: &Path) -> Option<(String, String)> {

@@ -2,6 +2,8 @@
 
 use sha2::{Digest, Sha256};
 
+use super::error::BundleProblem;
+
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -35,7 +37,7 @@ fn bundle_path(name: &str) -> bool {
 ///
 /// # Errors
 /// A line that is not `<64 hex digits>  <file name>`, naming the line number.
-pub fn parse_manifest(text: &str) -> Result<Vec<(String, String)>, String> {
+pub fn parse_manifest(text: &str) -> Result<Vec<(String, String)>, BundleProblem> {
     let mut entries = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -43,10 +45,10 @@ pub fn parse_manifest(text: &str) -> Result<Vec<(String, String)>, String> {
         }
         let (hex, name) = line
             .split_once("  ")
-            .ok_or_else(|| format!("line {}: expected `<sha256>  <file>`", i + 1))?;
+            .ok_or(BundleProblem::ManifestLine { line: i + 1 })?;
         let valid_hex = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
         if !valid_hex || !bundle_path(name) {
-            return Err(format!("line {}: expected `<sha256>  <file>`", i + 1));
+            return Err(BundleProblem::ManifestLine { line: i + 1 });
         }
         entries.push((name.to_owned(), hex.to_ascii_lowercase()));
     }
@@ -77,7 +79,7 @@ mod tests {
     #[test]
     fn malformed_lines_are_named() {
         assert_eq!(
-            parse_manifest("abc model.json").unwrap_err(),
+            parse_manifest("abc model.json").unwrap_err().to_string(),
             "line 1: expected `<sha256>  <file>`"
         );
         for bad in [

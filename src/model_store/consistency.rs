@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use super::error::FeatureMismatch;
 use super::format::{Evaluation, GoldenExample};
 use crate::domain::churn::FeatureWeight;
 
@@ -18,7 +19,7 @@ use crate::domain::churn::FeatureWeight;
 pub(super) fn check_evaluation(
     features: &[FeatureWeight],
     evaluation: &Evaluation,
-) -> Result<(), String> {
+) -> Result<(), FeatureMismatch> {
     same_features(
         "the coefficient table lists",
         evaluation.coefficients.iter().map(|c| c.feature.as_str()),
@@ -41,7 +42,7 @@ pub(super) fn golden_values(
     features: &[FeatureWeight],
     number: usize,
     example: &GoldenExample,
-) -> Result<Vec<f64>, String> {
+) -> Result<Vec<f64>, FeatureMismatch> {
     same_features(
         &format!("example {number} has values for"),
         example.features.keys().map(String::as_str),
@@ -55,10 +56,10 @@ pub(super) fn golden_values(
             if value.is_finite() {
                 Ok(value)
             } else {
-                Err(format!(
-                    "example {number}: no finite value for feature `{}`",
-                    f.name
-                ))
+                Err(FeatureMismatch::NotFinite {
+                    number,
+                    feature: f.name.clone(),
+                })
             }
         })
         .collect()
@@ -71,38 +72,36 @@ fn same_features<'a>(
     subject: &str,
     listed: impl Iterator<Item = &'a str>,
     features: &[FeatureWeight],
-) -> Result<(), String> {
+) -> Result<(), FeatureMismatch> {
     let mut seen = BTreeSet::new();
     let mut count = 0;
     for name in listed {
         count += 1;
         if !seen.insert(name) {
-            return Err(format!("{subject} `{name}` twice"));
+            return Err(FeatureMismatch::Twice {
+                subject: subject.to_owned(),
+                name: name.to_owned(),
+            });
         }
     }
     let model: BTreeSet<&str> = features.iter().map(|f| f.name.as_str()).collect();
-    let unknown = seen.difference(&model).next();
+    let unknown = seen.difference(&model).next().map(|u| (*u).to_owned());
     // The first missing feature in model order, as model.json lists them.
     let missing = features
         .iter()
         .map(|f| f.name.as_str())
-        .find(|n| !seen.contains(n));
-    let detail = match (unknown, missing) {
-        (None, None) => return Ok(()),
-        (Some(u), None) => format!("`{u}` is not a model.json feature"),
-        (None, Some(m)) => format!("`{m}` is missing"),
-        (Some(u), Some(m)) => format!("`{u}` is not a model.json feature and `{m}` is missing"),
-    };
-    if count == features.len() {
-        Err(format!(
-            "{subject} {count} features, as model.json, but {detail}"
-        ))
-    } else {
-        Err(format!(
-            "{subject} {count} features, model.json has {}: {detail}",
-            features.len()
-        ))
+        .find(|n| !seen.contains(n))
+        .map(str::to_owned);
+    if unknown.is_none() && missing.is_none() {
+        return Ok(());
     }
+    Err(FeatureMismatch::Differs {
+        subject: subject.to_owned(),
+        listed: count,
+        expected: features.len(),
+        unknown,
+        missing,
+    })
 }
 
 #[cfg(test)]
@@ -208,10 +207,8 @@ mod tests {
             ),
         ];
         for (coefficients, deciles, want) in cases {
-            assert_eq!(
-                check_evaluation(&model(), &evaluation(coefficients, deciles)),
-                Err(want.to_owned())
-            );
+            let refused = check_evaluation(&model(), &evaluation(coefficients, deciles));
+            assert_eq!(refused.unwrap_err().to_string(), want);
         }
     }
 
@@ -234,13 +231,13 @@ mod tests {
             ("extra.shoe_size", 42.0),
         ]);
         assert_eq!(
-            golden_values(&model(), 2, &extra).unwrap_err(),
+            golden_values(&model(), 2, &extra).unwrap_err().to_string(),
             "example 2 has values for 4 features, model.json has 3: `extra.shoe_size` is not a \
              model.json feature"
         );
         let short = example(&[("age_years", 40.0), ("complaints_12m", 1.0)]);
         assert_eq!(
-            golden_values(&model(), 3, &short).unwrap_err(),
+            golden_values(&model(), 3, &short).unwrap_err().to_string(),
             "example 3 has values for 2 features, model.json has 3: `tenure_months` is missing"
         );
         let nan = example(&[
@@ -249,7 +246,7 @@ mod tests {
             ("tenure_months", 12.0),
         ]);
         assert_eq!(
-            golden_values(&model(), 4, &nan).unwrap_err(),
+            golden_values(&model(), 4, &nan).unwrap_err().to_string(),
             "example 4: no finite value for feature `age_years`"
         );
     }

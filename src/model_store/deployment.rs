@@ -8,10 +8,31 @@
 //!
 //! Without the file the newest valid version is champion and there is no challenger.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// File name of the deployment declaration inside `models/<name>/`.
 pub const DEPLOYMENT_FILE: &str = "deployment.toml";
+
+/// A `deployment.toml` that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DeploymentError {
+    /// The file exists but cannot be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The file is not a valid declaration (the TOML parser's message).
+    #[error("{}: {message}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
 
 /// The declared champion and challenger.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -29,12 +50,15 @@ impl Deployment {
     ///
     /// # Errors
     /// The file exists but cannot be read or parsed.
-    pub fn read(model_dir: &Path) -> Result<Self, String> {
+    pub fn read(model_dir: &Path) -> Result<Self, DeploymentError> {
         let path = model_dir.join(DEPLOYMENT_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(text) => toml::from_str(&text).map_err(|e| DeploymentError::Syntax {
+                path,
+                message: e.to_string(),
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
+            Err(source) => Err(DeploymentError::Read { path, source }),
         }
     }
 
@@ -74,7 +98,7 @@ mod tests {
     fn an_unknown_key_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(DEPLOYMENT_FILE), "champoin = \"v2\"\n").unwrap();
-        let err = Deployment::read(dir.path()).unwrap_err();
+        let err = Deployment::read(dir.path()).unwrap_err().to_string();
         assert!(
             err.contains("deployment.toml") && err.contains("champoin"),
             "{err}"

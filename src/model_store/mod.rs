@@ -7,6 +7,7 @@ mod bundle;
 pub mod checksum;
 mod consistency;
 mod deployment;
+mod error;
 mod fingerprint;
 pub mod format;
 mod registry;
@@ -15,11 +16,13 @@ mod store;
 mod watch;
 mod write;
 
-pub use bundle::{load_bundle, BundleError, LoadedModel, ModelId};
-pub use deployment::{Deployment, DEPLOYMENT_FILE};
+pub use bundle::{load_bundle, LoadedModel, ModelId};
+pub use deployment::{Deployment, DeploymentError, DEPLOYMENT_FILE};
+pub use error::{BundleError, BundleProblem, FeatureMismatch};
 pub use fingerprint::{fingerprint, Fingerprint};
 pub use registry::{
-    compare_versions, LoadReport, ModelRegistry, RegistryError, Rejected, UnknownVersion,
+    compare_versions, LoadProblem, LoadReport, ModelRegistry, RegistryError, Rejected,
+    UnknownVersion,
 };
 pub use shadow::{ShadowStats, ShadowSummary};
 pub use store::{ModelStore, ReloadOutcome, ReloadTrigger};

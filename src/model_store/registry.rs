@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::bundle::{load_bundle, LoadedModel};
-use super::deployment::Deployment;
+use super::deployment::{Deployment, DeploymentError};
 use super::format::files;
 use super::shadow::ShadowStats;
 
@@ -48,8 +48,8 @@ pub enum RegistryError {
     SeveralModels(String),
     #[error("model `{0}` is not in the models directory")]
     UnknownModel(String),
-    #[error("{0}")]
-    Deployment(String),
+    #[error(transparent)]
+    Deployment(#[from] DeploymentError),
     #[error("model `{name}`: the declared champion `{version}` is not a valid version{}", reasons(.rejected))]
     Champion {
         name: String,
@@ -81,6 +81,31 @@ pub struct UnknownVersion {
     pub loaded: String,
 }
 
+/// A problem a load found that did not prevent serving.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LoadProblem {
+    /// A bundle was refused (an earlier load of it may still serve).
+    #[error("{}", .0.reason)]
+    Rejected(Rejected),
+    /// The declared champion is not valid, so the live one stays.
+    #[error("declared champion `{declared}` is not a valid version; `{live}` stays live")]
+    ChampionKept {
+        /// The version `deployment.toml` declares.
+        declared: String,
+        /// The version that stays live.
+        live: String,
+    },
+    /// The declared challenger is the champion.
+    #[error("challenger `{0}` is the champion; no shadow scoring")]
+    ChallengerIsChampion(String),
+    /// The declared challenger is not a valid version.
+    #[error("declared challenger `{0}` is not a valid version; no shadow scoring")]
+    ChallengerInvalid(String),
+    /// Nothing was applied: the directory yields no servable model, so the live state stays.
+    #[error(transparent)]
+    NotApplied(Arc<RegistryError>),
+}
+
 /// What a load found besides the registry itself.
 #[derive(Debug)]
 pub struct LoadReport {
@@ -88,7 +113,7 @@ pub struct LoadReport {
     pub registry: ModelRegistry,
     /// Problems that did not prevent serving: refused bundles, an invalid challenger, a
     /// champion kept because the declared one is invalid.
-    pub problems: Vec<String>,
+    pub problems: Vec<LoadProblem>,
 }
 
 impl ModelRegistry {
@@ -194,7 +219,7 @@ fn build(
     name: String,
     previous: Option<&ModelRegistry>,
 ) -> Result<LoadReport, RegistryError> {
-    let deployment = Deployment::read(model_dir).map_err(RegistryError::Deployment)?;
+    let deployment = Deployment::read(model_dir)?;
     let mut versions = Vec::new();
     let mut rejected = Vec::new();
     let mut incomplete = Vec::new();
@@ -222,15 +247,19 @@ fn build(
     }
     versions.sort_by(|a, b| compare_versions(&a.id.version, &b.id.version));
     let find = |v: &str| versions.iter().find(|m| m.id.version == v).cloned();
-    let mut problems: Vec<String> = rejected.iter().map(|r| r.reason.clone()).collect();
+    let mut problems: Vec<LoadProblem> = rejected
+        .iter()
+        .cloned()
+        .map(LoadProblem::Rejected)
+        .collect();
 
     let champion = match (&deployment.champion, previous) {
         (Some(v), _) if find(v).is_some() => find(v).expect("checked"),
         (Some(v), Some(prev)) => {
-            problems.push(format!(
-                "declared champion `{v}` is not a valid version; `{}` stays live",
-                prev.champion.id.version
-            ));
+            problems.push(LoadProblem::ChampionKept {
+                declared: v.clone(),
+                live: prev.champion.id.version.clone(),
+            });
             prev.champion.clone()
         }
         (Some(v), None) => {
@@ -257,17 +286,13 @@ fn build(
     let find = |v: &str| versions.iter().find(|m| m.id.version == v).cloned();
     let challenger = match &deployment.challenger {
         Some(v) if *v == champion.id.version => {
-            problems.push(format!(
-                "challenger `{v}` is the champion; no shadow scoring"
-            ));
+            problems.push(LoadProblem::ChallengerIsChampion(v.clone()));
             None
         }
         Some(v) => {
             let found = find(v);
             if found.is_none() {
-                problems.push(format!(
-                    "declared challenger `{v}` is not a valid version; no shadow scoring"
-                ));
+                problems.push(LoadProblem::ChallengerInvalid(v.clone()));
             }
             found
         }

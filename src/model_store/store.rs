@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 
 use super::fingerprint::{fingerprint, Fingerprint};
-use super::registry::{LoadReport, ModelRegistry, RegistryError};
+use super::registry::{LoadProblem, LoadReport, ModelRegistry, RegistryError};
 
 /// What started a reload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl std::fmt::Display for ReloadTrigger {
 }
 
 /// The result of one reload.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ReloadOutcome {
     /// RFC 3339 time.
     pub at: String,
@@ -46,7 +46,7 @@ pub struct ReloadOutcome {
     /// The champion or challenger changed.
     pub changed: bool,
     /// Problems: refused bundles, invalid declarations, or why nothing was applied.
-    pub problems: Vec<String>,
+    pub problems: Vec<LoadProblem>,
 }
 
 /// The served models of one name, hot-reloadable.
@@ -68,7 +68,10 @@ impl ModelStore {
     ///
     /// # Errors
     /// See [`ModelRegistry::load_dir`].
-    pub fn open(root: &Path, model: Option<&str>) -> Result<(Self, Vec<String>), RegistryError> {
+    pub fn open(
+        root: &Path,
+        model: Option<&str>,
+    ) -> Result<(Self, Vec<LoadProblem>), RegistryError> {
         let before = fingerprint(root);
         let LoadReport { registry, problems } = ModelRegistry::load_dir(root, model)?;
         let store = Self::with_registry(root, registry);
@@ -109,7 +112,7 @@ impl ModelStore {
         let before = self.current();
         let seen = fingerprint(&self.root);
         let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        let outcome = match before.reload(&self.root) {
+        let (outcome, next) = match before.reload(&self.root) {
             Ok(LoadReport { registry, problems }) => {
                 let changed = registry.champion().id != before.champion().id
                     || registry.challenger().map(|(c, _)| &c.id)
@@ -117,23 +120,32 @@ impl ModelStore {
                     || registry.versions().len() != before.versions().len();
                 self.rejected_bundles
                     .fetch_add(registry.rejected().len() as u64, Ordering::Relaxed);
-                self.current.store(Arc::new(registry));
-                ReloadOutcome {
+                let outcome = ReloadOutcome {
                     at,
                     trigger,
                     applied: true,
                     changed,
                     problems,
-                }
+                };
+                (outcome, Some(registry))
             }
-            Err(e) => ReloadOutcome {
-                at,
-                trigger,
-                applied: false,
-                changed: false,
-                problems: vec![e.to_string()],
-            },
+            Err(e) => {
+                let outcome = ReloadOutcome {
+                    at,
+                    trigger,
+                    applied: false,
+                    changed: false,
+                    problems: vec![LoadProblem::NotApplied(Arc::new(e))],
+                };
+                (outcome, None)
+            }
         };
+        // The reload is on record before its models answer: a caller that sees the new version
+        // also sees the reload that brought it.
+        *self.last_reload.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome.clone());
+        if let Some(registry) = next {
+            self.current.store(Arc::new(registry));
+        }
         // Even a refused reload moves the baseline: the watcher retries on the next change,
         // not in a loop on the same broken state.
         *self.loaded_from.lock().unwrap_or_else(|e| e.into_inner()) = seen;
@@ -147,7 +159,6 @@ impl ModelStore {
                 tracing::error!(%trigger, cause = %p, champion = %now.champion().id.version, "model reload problem; the champion keeps serving");
             }
         }
-        *self.last_reload.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome.clone());
         outcome
     }
 

@@ -236,7 +236,13 @@ mod tests {
         std::fs::write(&actions, text.replacen("cost = 80.0", "cost = 90.0", 1)).unwrap();
         std::fs::write(dir.join("notes.txt"), "why cost changed").unwrap();
         let err = load_bundle(&dir).unwrap_err();
-        assert!(err.problem.contains("checksum mismatch"), "{err}");
+        assert!(
+            matches!(
+                err.problem,
+                crate::model_store::BundleProblem::ChecksumMismatch { .. }
+            ),
+            "{err}"
+        );
 
         let resealed = reseal_bundle(&dir).unwrap();
         assert_eq!(resealed.left_out, ["notes.txt"]);

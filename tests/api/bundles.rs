@@ -287,7 +287,7 @@ fn each_broken_bundle_is_refused_with_its_own_reason() {
         let err = load_bundle(&dir).expect_err(case);
         assert_eq!(err.file, file, "{case}: {err}");
         assert!(
-            err.problem.contains(reason),
+            err.problem.to_string().contains(reason),
             "{case}: got `{}`, want `{reason}`",
             err.problem
         );

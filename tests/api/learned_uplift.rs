@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use bankscore::domain::churn::ChurnModel;
 use bankscore::model_store::format::{ModelFile, UpliftFile, UpliftKind};
-use bankscore::model_store::load_bundle;
+use bankscore::model_store::{load_bundle, BundleProblem};
 use bankscore::service::pb::{self, model_admin_service_client::ModelAdminServiceClient};
 use bankscore::training::campaign_history::write_campaign_history_csv;
 use bankscore::training::uplift::{train_uplift, UpliftSettings};
@@ -167,7 +167,10 @@ async fn the_server_decides_on_learned_uplift_that_a_validator_can_recompute_fro
     reseal(&v3);
     let err = load_bundle(&v3).unwrap_err();
     assert_eq!(err.file, "uplift/rm_call.json");
-    assert!(err.problem.contains("rm_call: feature 1 is"), "{err}");
+    assert!(
+        err.problem.to_string().contains("rm_call: feature 1 is"),
+        "{err}"
+    );
     // A learned action's model file missing: uplift/evaluation.json no longer matches.
     let v4 = models.join("churn/.v4");
     std::fs::create_dir_all(v4.join("uplift")).unwrap();
@@ -179,7 +182,15 @@ async fn the_server_decides_on_learned_uplift_that_a_validator_can_recompute_fro
     let err = load_bundle(&v4).unwrap_err();
     assert_eq!(err.file, "uplift/evaluation.json", "{err}");
     assert!(
-        err.problem
+        matches!(
+            &err.problem,
+            BundleProblem::UpliftMarking { action, marked: UpliftKind::Learned, has_model: false }
+                if action == "fee_waiver"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
             .contains("`fee_waiver` is marked Learned but uplift/fee_waiver.json does not exist"),
         "{err}"
     );
@@ -391,6 +402,7 @@ async fn with_exploration_the_server_sometimes_takes_another_action_worth_taking
     assert_eq!(err.file, "policy.toml");
     assert!(
         err.problem
+            .to_string()
             .contains("exploration.epsilon is 1, expected 0 <= ε < 1"),
         "{err}"
     );

@@ -11,7 +11,7 @@ impl From<ReloadOutcome> for pb::ReloadSummary {
             trigger: o.trigger.to_string(),
             applied: o.applied,
             changed: o.changed,
-            problems: o.problems,
+            problems: o.problems.iter().map(ToString::to_string).collect(),
         }
     }
 }
