@@ -1,24 +1,62 @@
 //! bankscore: customer value tiers, churn probability and the next best retention action for
 //! retail banks, served over gRPC.
 //!
-//! - [`domain`]: the pure scoring core (profile, churn model, value, tiers, actions, learned uplift,
-//!   exploration and control group, arbitration);
-//! - [`model_store`]: the on-disk model bundle format, its validation and the registry of loaded versions;
-//! - [`training`]: the synthetic customer and campaign-history generators, `bankscore train` (linfa
-//!   logistic regression), `bankscore train-uplift` (a T-learner from campaign history) and the
-//!   uplift evaluation (Qini, AUUC, uplift by decile);
-//! - [`batch`]: offline scoring of files, campaign planning, measuring a campaign's lift (`bankscore outcomes`),
-//!   and estimating a candidate bundle's policy value from logged decisions (`bankscore evaluate-policy`);
-//! - [`audit`]: the decision audit log (keyed customer hashes, rotation) and its replay;
-//! - [`service`]: the tonic edge: conversions, bearer-token auth, limits, health, reflection, TLS and `serve_with`;
+//! # Modules
+//!
+//! The scoring core, pure (no I/O, no gRPC):
+//! - [`domain`]: the customer profile and its field rules (`profile`, `validation`), the churn
+//!   model (`churn`), customer value and value at risk (`value`), tiers (`tier`), the action
+//!   catalog and eligibility (`actions`), learned uplift (`uplift`), exploration and the control
+//!   group (`exploration`), the expected-value arbitration (`arbitration`), reported outcomes
+//!   (`outcome`).
+//!
+//! Around it:
+//! - [`model_store`]: the on-disk bundle format (`format`), its loader and checks (`bundle`,
+//!   `consistency`, `checksum`, typed `error`s), the registry of loaded versions with champion,
+//!   challenger and shadow statistics (`registry`, `shadow`), hot reload (`store`, `watch`,
+//!   `fingerprint`), `deployment.toml`, and writing bundles (`write`);
+//! - [`training`]: synthetic customers and campaign histories, `train` (linfa logistic
+//!   regression), `train-uplift` (a T-learner) and the uplift evaluation (Qini, AUUC, deciles),
+//!   the model card, and the reports both commands print;
+//! - [`batch`]: the low-priority bulk executor, offline file scoring (`read`, `score_file`,
+//!   `write`, `parquet_out`, `text`), campaign planning and its rules (`plan`, `plan_file`),
+//!   measuring a campaign (`outcomes`), off-policy evaluation (`policy_eval`), per-customer
+//!   uplift files (`uplift_file`);
+//! - [`audit`]: the decision audit log (keyed customer hashes, records of calls and stream chunks,
+//!   the writer with group commit, rotation), replay, and the outcomes log;
+//! - [`metrics`]: Prometheus metrics, drift (PSI) of live customers, the `/metrics` endpoint;
+//! - [`settings`]: the typed settings of `serve`: defaults, TOML file, `BANKSCORE_*` environment,
+//!   typed flags (`ServeFlags`);
+//! - [`telemetry`]: tracing set-up; [`progress`]: progress of long file runs.
+//!
+//! The edges:
+//! - [`service`]: the tonic services — `scoring` (the unary RPCs and their request pipeline),
+//!   `batch` (ScoreStream, PlanCampaign), `outcomes` (ReportOutcomes), `admin` — over one
+//!   conversion layer (`convert`) and one mapping of problems to statuses (`error`); `guard`
+//!   (tokens, roles, concurrency, deadlines), `auth`, `tls`, and `server` (`serve_with`: a bound
+//!   listener, the store, the config and a shutdown future);
 //! - [`app`]: process start-up: the runtime every command runs on, and `bankscore serve` (signals,
 //!   model watcher, metrics listener, then the gRPC server);
-//! - [`client`]: `bankscore call`, one RPC with a profile from a JSON file;
-//! - [`connect`]: TLS and mutual TLS for bankscore's own clients (`--ca-cert` and friends);
-//! - [`loadgen`]: the load generator for the unary `Score` RPC;
-//! - [`metrics`]: Prometheus metrics, drift (PSI) of live customers, and the `/metrics` endpoint;
-//! - [`settings`]: the typed settings of `serve`: defaults, TOML file, `BANKSCORE_*` environment, flags;
-//! - [`telemetry`]: tracing set-up.
+//! - [`client`], [`connect`], [`loadgen`]: bankscore's own clients (`call`, `models`, TLS and
+//!   tokens, the load generators). The command line is the binary's `src/cli/`, one module per
+//!   command.
+//!
+//! # The path of one `Score` call
+//!
+//! 1. `service::server::serve_with` accepts the HTTP/2 stream; the metrics layer
+//!    (`metrics::layer`) times it and `service::guard` checks the bearer token and role, the
+//!    concurrency limit and the deadline.
+//! 2. `service::scoring::ScoringApi::score` hands the request to the pipeline,
+//!    `ScoringApi::answer`: `resolve` picks the model version (the champion, or the pinned one)
+//!    from `model_store::ModelStore::current`; `service::convert::profile` validates the profile
+//!    into a `domain::CustomerProfile` (a bad field is a `service::error::FieldError`).
+//! 3. The core answers: `domain::ScoringModel::assess` computes the churn probability and its
+//!    reasons (`domain::churn`), the value and value at risk (`domain::value`), the tier
+//!    (`domain::tier`) and the decision (`domain::arbitration`, with `domain::uplift` when the
+//!    bundle learned uplift); the metrics count it and the challenger, if any, scores it in
+//!    shadow.
+//! 4. `audit::AuditLog::record_call` writes the decision before the reply (when auditing is on).
+//! 5. `service::convert::score_reply` renders the reply.
 
 pub mod app;
 pub mod audit;

@@ -16,6 +16,9 @@
 //! plan for small cases; the tests measure the gap on random instances (see `gap_to_exact`).
 //! The **naive plan** for comparison targets the highest churn probabilities first, each with
 //! its best action, until the budget runs out.
+//!
+//! Length: the planner's tests (budget, capacities, upgrades, the gap to exhaustive search on
+//! random cases) sit beside it (about a third of the file).
 
 /// One eligible action of one customer.
 #[derive(Debug, Clone, Copy, PartialEq)]

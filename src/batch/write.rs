@@ -1,5 +1,8 @@
 //! Writing scored customers to CSV or Parquet: the same typed columns in both formats, built
 //! column by column while scoring (no per-row text except the candidate list).
+//!
+//! Why one file of this length: the CSV and the Parquet writer share the typed columns built once
+//! per chunk; split, the two outputs could drift.
 
 use std::fmt::Write as _;
 use std::fs::File;

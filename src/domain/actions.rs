@@ -1,4 +1,6 @@
 //! The retention action catalog: actions, their levels, costs, uplifts and eligibility rules.
+//!
+//! Length: the catalog's validation tests sit beside it (about 120 lines).
 
 use super::profile::CustomerProfile;
 use super::tier::ValueTier;

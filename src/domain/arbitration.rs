@@ -5,6 +5,8 @@
 //! without one it is `p_churn × u(a)`, the catalog's prior share of would-be churners the action
 //! keeps. The customer's risk enters once, through `τ`: value at risk is the lifetime value if
 //! the customer stays (DOMAIN §1, §5).
+//!
+//! Length: the worked-number tests of the expected-value rule sit beside it (about half the file).
 
 use super::actions::{check_eligibility, ActionCatalog, IneligibilityRule};
 use super::exploration::{ControlGroup, Exploration};

@@ -1,4 +1,7 @@
 //! The churn model: standardize → linear → logistic, with per-feature contributions as reasons.
+//!
+//! Why one file of this length: the one-customer path and the block path (offline files,
+//! ScoreStream) must stay bit-identical, so they live side by side with the test that checks it.
 
 use super::profile::{with_getter, CustomerProfile, FeatureSource, Transform};
 

@@ -1,4 +1,7 @@
 //! The validated customer profile and the named features a churn model can read from it.
+//!
+//! Length: the profile's field table and its accessors are one list per field; their tests sit
+//! beside them.
 
 use std::collections::HashMap;
 

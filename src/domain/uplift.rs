@@ -6,6 +6,8 @@
 //! Every model has exactly the base churn model's features, in the same order and with the same
 //! transforms (each with its own mean, scale and coefficient), so a customer's transformed
 //! values are computed once and shared by all the models.
+//!
+//! Length: the tests of τ against the files and of the block path sit beside it (about 130 lines).
 
 use super::actions::ActionCatalog;
 use super::arbitration::LearnedUplift;

@@ -12,6 +12,9 @@
 //! | `uplift/control.json`, `uplift/<action_id>.json` | optional learned uplift: churn models of the control group and of each action's treated customers, in `model.json`'s format and with its features |
 //! | `uplift/evaluation.json` | how the uplift models were trained and how they rank on held-out campaign history |
 //! | `checksums.sha256` | SHA-256 of every other file, in `sha256sum` format (`sha256sum -c` checks it) |
+//!
+//! Why one file of this length: it is the bundle's on-disk format, one serde type per file or
+//! table, read together by a validator; splitting it would scatter the format.
 
 use crate::domain::churn::FeatureWeight;
 use crate::domain::{TierPolicy, ValueParams};

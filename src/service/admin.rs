@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::batch::Bulk;
+use super::bulk::Bulk;
 use super::pb::{self, model_admin_service_server::ModelAdminService};
 use super::{convert, error};
 use crate::model_store::{ModelStore, ReloadTrigger};

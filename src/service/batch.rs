@@ -1,86 +1,23 @@
-//! The `bankscore.v1.BatchScoringService` handlers: streamed scoring and campaign planning, on
-//! their own bounded concurrency and low-priority threads so real-time calls come first.
+//! The `bankscore.v1.BatchScoringService` handlers: ScoreStream here, PlanCampaign in
+//! `campaign.rs`, both on the bounded concurrency and low-priority threads of `bulk.rs` so
+//! real-time calls come first.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::bulk::{next_message, Bulk, Outbox, ResultStream};
 use super::convert;
 use super::error::{self, FieldError};
 use super::pb::{self, batch_scoring_service_server::BatchScoringService};
 use crate::audit::{AuditLog, ChunkRecords};
-use crate::batch::plan::{self, Campaign, CampaignRules, CandidateAction, Limits};
-use crate::batch::BulkExecutor;
 use crate::domain::{AssessOptions, Assessment, BlockScratch, CustomerProfile};
 use crate::metrics::Metrics;
 use crate::model_store::{LoadedModel, ModelStore};
 
 /// Most records in one `ScoreStream` chunk.
 pub const MAX_RECORDS_PER_CHUNK: usize = 10_000;
-/// Results chunks a stream may have queued for a slow reader before the server stops reading.
-const RESULT_QUEUE: usize = 2;
-/// How long a stream waits for its client to read results before giving up on it.
-pub const SLOW_READER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-/// How long a bulk stream may stay silent before the server ends it.
-pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
-/// Assignments per `PlanCampaign` response message.
-const ASSIGNMENTS_PER_MESSAGE: usize = 10_000;
-
-/// Shared state of bulk work: the executor, the stream limit and counters.
-#[derive(Debug)]
-pub struct Bulk {
-    executor: BulkExecutor,
-    streams: Arc<Semaphore>,
-    max_streams: usize,
-    active: Arc<AtomicU64>,
-}
-
-impl Bulk {
-    /// Bulk work on `threads` low-priority threads, at most `max_streams` streams at a time.
-    pub fn new(threads: usize, max_streams: usize) -> Self {
-        Self {
-            executor: BulkExecutor::new(threads),
-            streams: Arc::new(Semaphore::new(max_streams)),
-            max_streams,
-            active: Arc::new(AtomicU64::new(0)),
-        }
-    }
-
-    /// Bulk streams (ScoreStream and PlanCampaign) running now.
-    pub fn active_streams(&self) -> u64 {
-        self.active.load(Ordering::Relaxed)
-    }
-
-    fn admit(&self) -> Result<Admitted, Status> {
-        let permit = self
-            .streams
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| error::bulk_streams_busy(self.max_streams))?;
-        self.active.fetch_add(1, Ordering::Relaxed);
-        Ok(Admitted {
-            _permit: permit,
-            active: self.active.clone(),
-        })
-    }
-}
-
-/// A running bulk stream; dropping it frees its place.
-struct Admitted {
-    _permit: OwnedSemaphorePermit,
-    active: Arc<AtomicU64>,
-}
-
-impl Drop for Admitted {
-    fn drop(&mut self) {
-        self.active.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// The batch service.
 #[derive(Debug)]
 pub struct BatchApi {
@@ -236,54 +173,6 @@ fn score_records_with(
 /// Profiles assessed together ([`ScoringModel::assess_block`]).
 const ASSESS_BLOCK: usize = 256;
 
-/// Results, then (if the stream failed) its final error, which never waits behind a full queue.
-type ResultStream<T> = tokio_stream::adapters::Chain<
-    ReceiverStream<Result<T, Status>>,
-    ReceiverStream<Result<T, Status>>,
->;
-
-/// A result queue for a bulk stream: `results` blocks when full (backpressure), `fail` never does.
-struct Outbox<T> {
-    results: mpsc::Sender<Result<T, Status>>,
-    fail: mpsc::Sender<Result<T, Status>>,
-}
-
-impl<T> Outbox<T> {
-    fn new() -> (Self, ResultStream<T>) {
-        use tokio_stream::StreamExt;
-        let (results, rx) = mpsc::channel(RESULT_QUEUE);
-        let (fail, err_rx) = mpsc::channel(1);
-        let stream = ReceiverStream::new(rx).chain(ReceiverStream::new(err_rx));
-        (Self { results, fail }, stream)
-    }
-
-    /// Queues a result; `false` when the stream should end (client gone or not reading).
-    async fn send(&self, item: T) -> bool {
-        match tokio::time::timeout(SLOW_READER_TIMEOUT, self.results.send(Ok(item))).await {
-            Ok(Ok(())) => true,
-            Ok(Err(_)) => false,
-            Err(_) => {
-                tracing::warn!(timeout = ?SLOW_READER_TIMEOUT, "bulk stream ended: the client stopped reading results");
-                self.fail(error::slow_reader(SLOW_READER_TIMEOUT));
-                false
-            }
-        }
-    }
-
-    /// Ends the stream with `status`, after the results already queued.
-    fn fail(&self, status: Status) {
-        let _ = self.fail.try_send(Err(status));
-    }
-}
-
-/// The next message of a bulk stream, or an error after [`IDLE_TIMEOUT`] of silence.
-async fn next_message<T>(inbound: &mut Streaming<T>) -> Result<Option<T>, Status> {
-    match tokio::time::timeout(IDLE_TIMEOUT, inbound.message()).await {
-        Ok(result) => result,
-        Err(_) => Err(error::idle_stream(IDLE_TIMEOUT)),
-    }
-}
-
 #[tonic::async_trait]
 impl BatchScoringService for BatchApi {
     type ScoreStreamStream = ResultStream<pb::ScoreStreamResponse>;
@@ -400,115 +289,6 @@ impl BatchScoringService for BatchApi {
         request: Request<Streaming<pb::PlanCampaignRequest>>,
     ) -> Result<Response<Self::PlanCampaignStream>, Status> {
         let admitted = self.bulk.admit()?;
-        let mut inbound = request.into_inner();
-        let first = next_message(&mut inbound)
-            .await?
-            .ok_or_else(|| FieldError::new("settings", "the stream is empty"))?;
-        let settings = first.settings.ok_or_else(|| {
-            FieldError::new(
-                "settings",
-                "the first message must carry the campaign settings",
-            )
-        })?;
-        let rules = CampaignRules {
-            campaign_id: &settings.campaign_id,
-            budget: settings.budget,
-            control_share: settings.control_share,
-        };
-        let mut campaign = Campaign::new(rules).map_err(|e| error::campaign(&e))?;
-        let mut add = |chunk: Vec<pb::CampaignCandidate>| -> Result<(), Status> {
-            for c in chunk {
-                let actions = c.actions.iter().map(|a| CandidateAction {
-                    action: &a.action_id,
-                    expected_value: a.expected_value,
-                    cost: a.cost,
-                });
-                campaign
-                    .add(
-                        &c.customer_id,
-                        c.churn_probability,
-                        c.value_at_risk,
-                        actions,
-                    )
-                    .map_err(|e| error::campaign(&e))?;
-            }
-            Ok(())
-        };
-        add(first.candidates)?;
-        while let Some(msg) = next_message(&mut inbound).await? {
-            add(msg.candidates)?;
-        }
-        let Campaign {
-            candidates,
-            ids,
-            value_at_risk,
-            ..
-        } = campaign;
-        let limits = Limits {
-            budget: settings.budget,
-            capacity: candidates
-                .actions
-                .iter()
-                .map(|a| settings.capacity.get(a).copied())
-                .collect(),
-        };
-        let (candidates, ids) = (Arc::new(candidates), Arc::new(ids));
-        let control_share = settings.control_share;
-        let planned = {
-            let c = candidates.clone();
-            self.bulk
-                .executor
-                .run(move || (plan::greedy(&c, &limits), plan::naive(&c, &limits)))
-                .await
-                .map_err(error::bulk)?
-        };
-        let (out, stream) = Outbox::new();
-        tokio::spawn(async move {
-            let _admitted = admitted;
-            let (chosen, naive) = planned;
-            for (start, slice) in chosen
-                .assignments
-                .chunks(ASSIGNMENTS_PER_MESSAGE)
-                .enumerate()
-            {
-                let base = start * ASSIGNMENTS_PER_MESSAGE;
-                let assignments = slice
-                    .iter()
-                    .enumerate()
-                    .map(|(j, a)| {
-                        let i = base + j;
-                        let mut out = convert::plan_assignment(&candidates, &ids[i], i, *a);
-                        out.propensity = plan::propensity(&candidates, i, *a, control_share);
-                        out.value_at_risk = value_at_risk[i];
-                        out
-                    })
-                    .collect();
-                let response = pb::PlanCampaignResponse {
-                    assignments,
-                    summary: None,
-                };
-                if !out.send(response).await {
-                    return;
-                }
-            }
-            let summary = pb::PlanSummary {
-                plan: Some(convert::plan_totals(chosen.totals)),
-                naive: Some(convert::plan_totals(naive.totals)),
-                control: candidates.control.iter().filter(|&&c| c).count() as u64,
-                candidates: candidates.len() as u64,
-                per_action: candidates
-                    .actions
-                    .iter()
-                    .cloned()
-                    .zip(chosen.per_action.iter().copied())
-                    .collect::<HashMap<_, _>>(),
-            };
-            out.send(pb::PlanCampaignResponse {
-                assignments: Vec::new(),
-                summary: Some(summary),
-            })
-            .await;
-        });
-        Ok(Response::new(stream))
+        super::campaign::plan_campaign(&self.bulk, admitted, request.into_inner()).await
     }
 }

@@ -4,6 +4,8 @@
 mod admin;
 pub mod auth;
 mod batch;
+mod bulk;
+mod campaign;
 pub mod convert;
 pub mod error;
 pub mod guard;
@@ -13,7 +15,8 @@ mod server;
 mod tls;
 
 pub use admin::AdminApi;
-pub use batch::{BatchApi, Bulk, MAX_RECORDS_PER_CHUNK};
+pub use batch::{BatchApi, MAX_RECORDS_PER_CHUNK};
+pub use bulk::{Bulk, IDLE_TIMEOUT, SLOW_READER_TIMEOUT};
 pub use error::FieldError;
 pub use outcomes::{OutcomeApi, MAX_OUTCOMES_PER_CALL};
 pub use scoring::ScoringApi;

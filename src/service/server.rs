@@ -10,7 +10,8 @@ use tonic::transport::{Server, ServerTlsConfig};
 
 use super::admin::AdminApi;
 use super::auth::Authenticator;
-use super::batch::{BatchApi, Bulk};
+use super::batch::BatchApi;
+use super::bulk::Bulk;
 use super::guard::GuardLayer;
 use super::outcomes::OutcomeApi;
 use super::pb::{

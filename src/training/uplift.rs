@@ -8,6 +8,10 @@
 //! Campaign history is the training data's customer columns plus `action` (a catalog action id,
 //! or `control` for the control group that got nothing) and `churned` (0/1, the outcome within
 //! the model's horizon). Other columns are ignored: only `model.json`'s features are read.
+//!
+//! Why one file of this length: it reads as the named steps of `train-uplift` in order (settings →
+//! history → split → fit each arm → evaluate → write), each a short function; the history reading
+//! is in `uplift/history.rs`.
 
 use std::path::{Path, PathBuf};
 

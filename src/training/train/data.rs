@@ -1,0 +1,266 @@
+//! The data steps of `bankscore train`: which columns are features, loading the file, the
+//! train/validation split and class weighting.
+
+use std::path::Path;
+
+use anyhow::{bail, ensure, Context};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::{ClassWeight, Feature, TrainSettings, VALUE_COLUMNS};
+use crate::domain::profile::{FeatureSource, Transform, EXTRA_PREFIX};
+use crate::model_store::checksum::sha256_hex;
+use crate::training::dataset::{csv_headers, Dataset, NonNumeric};
+
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
+/// The features, named as the bundle will name them, and whether the value columns exist.
+pub(crate) fn select_features(settings: &TrainSettings) -> anyhow::Result<(Vec<Feature>, bool)> {
+    let headers = csv_headers(&settings.data)?;
+    ensure!(
+        headers.contains(&settings.label),
+        "the file has no label column `{}` (columns: {})",
+        settings.label,
+        headers.join(", ")
+    );
+    let columns: Vec<String> = match &settings.features {
+        Some(list) => {
+            for c in list {
+                ensure!(headers.contains(c), "the file has no feature column `{c}`");
+            }
+            list.clone()
+        }
+        None => headers
+            .iter()
+            .filter(|h| {
+                **h != settings.label && !settings.id_columns.contains(h) && !looks_like_an_id(h)
+            })
+            .cloned()
+            .collect(),
+    };
+    ensure!(
+        !columns.is_empty(),
+        "no feature columns found in {}",
+        settings.data.display()
+    );
+    let features = columns
+        .into_iter()
+        .map(|column| {
+            let (name, source) = match FeatureSource::parse(&column) {
+                Some(source) => (column.clone(), source),
+                None if column.starts_with(EXTRA_PREFIX) => {
+                    bail!("feature column `{column}` has an empty extra name")
+                }
+                None => {
+                    let name = format!("{EXTRA_PREFIX}{column}");
+                    let source = FeatureSource::parse(&name).expect("non-empty extra name");
+                    (name, source)
+                }
+            };
+            let transform = match source {
+                FeatureSource::Builtin(b) => b.default_transform(),
+                FeatureSource::Extra(_) => Transform::Identity,
+            };
+            Ok(Feature {
+                name,
+                column,
+                transform,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let has_value_columns = VALUE_COLUMNS
+        .iter()
+        .all(|c| headers.iter().any(|h| h == c.name()));
+    ensure!(
+        has_value_columns || settings.tier_policy.is_some(),
+        "the data lacks the columns the tier cut-offs are computed from (annual_margin, referrals_12m, \
+         days_since_last_activity); add them or pass --tier-policy with a [tiers] table"
+    );
+    Ok((features, has_value_columns))
+}
+
+/// Whether a column name reads as an identifier: a word `id`, `ids`, `uuid` or `guid` (words
+/// split at `_`, `-`, spaces and camelCase), or a row counter (`RowNumber`, `index`, `Unnamed: 0`).
+/// Such columns are never taken as features automatically.
+pub fn looks_like_an_id(name: &str) -> bool {
+    if [
+        "rownumber",
+        "row_number",
+        "index",
+        "unnamed: 0",
+        "clientnum",
+    ]
+    .contains(&name.to_ascii_lowercase().as_str())
+    {
+        return true;
+    }
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c == '_' || c == '-' || c == ' ' || c == '.' {
+            words.push(std::mem::take(&mut current));
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower {
+            words.push(std::mem::take(&mut current));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        current.push(c.to_ascii_lowercase());
+    }
+    words.push(current);
+    words
+        .iter()
+        .any(|w| matches!(w.as_str(), "id" | "ids" | "uuid" | "guid"))
+}
+
+/// Reads `path`; features detected automatically drop non-numeric columns, chosen ones fail.
+pub(crate) fn load_dataset(
+    settings: &TrainSettings,
+    path: &Path,
+    features: &mut Vec<Feature>,
+    with_value_columns: bool,
+) -> anyhow::Result<(Dataset, String)> {
+    let mut columns: Vec<String> = features.iter().map(|f| f.column.clone()).collect();
+    if with_value_columns {
+        for c in VALUE_COLUMNS {
+            if !columns.iter().any(|n| n == c.name()) {
+                columns.push(c.name().to_owned());
+            }
+        }
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mode = if settings.features.is_some() {
+        NonNumeric::Fail
+    } else {
+        NonNumeric::DropColumn
+    };
+    let data = Dataset::read_csv(path, &columns, &settings.label, mode)
+        .with_context(|| format!("loading {}", path.display()))?;
+    for ignored in &data.ignored {
+        // The value itself may identify a customer: only at debug level, never in info logs.
+        tracing::warn!(column = %ignored.column, row = ignored.row,
+            "column left out: not numeric (choose features with --features)");
+        tracing::debug!(column = %ignored.column, row = ignored.row, value = %ignored.value, "the non-numeric value");
+    }
+    features.retain(|f| data.column(&f.column).is_some());
+    ensure!(
+        !features.is_empty(),
+        "no numeric feature columns in {}",
+        path.display()
+    );
+    let churners = data.labels.iter().filter(|&&y| y).count();
+    ensure!(
+        churners > 0 && churners < data.rows(),
+        "label `{}` has a single class ({churners} churners in {} rows)",
+        settings.label,
+        data.rows()
+    );
+    Ok((data, sha256_hex(&bytes)))
+}
+
+pub(crate) enum Validation {
+    /// Held-out rows of the training file.
+    Rows(Vec<usize>),
+    /// A separate file.
+    File(Dataset),
+}
+
+/// Training rows, and the validation rows or file.
+pub(crate) fn split(
+    settings: &TrainSettings,
+    data: &Dataset,
+    features: &[Feature],
+) -> anyhow::Result<(Vec<usize>, Validation)> {
+    if let Some(path) = &settings.validation_data {
+        let columns: Vec<String> = features.iter().map(|f| f.column.clone()).collect();
+        let v = Dataset::read_csv(path, &columns, &settings.label, NonNumeric::Fail)
+            .with_context(|| format!("loading validation data {}", path.display()))?;
+        return Ok(((0..data.rows()).collect(), Validation::File(v)));
+    }
+    let mut order: Vec<usize> = (0..data.rows()).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(settings.seed));
+    let n_validation = ((data.rows() as f64) * settings.validation_share).round() as usize;
+    let validation = order.split_off(data.rows() - n_validation);
+    ensure!(
+        !validation.is_empty(),
+        "the validation split is empty; use more rows or a larger --validation-share"
+    );
+    Ok((order, Validation::Rows(validation)))
+}
+
+/// What to do with a feature that is constant on the rows a model is fitted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConstantColumn {
+    /// Refuse, naming the column (the churn model: the user should leave it out).
+    Refuse,
+    /// Scale 1: its standardized value is 0 on every row and its coefficient 0 (an uplift
+    /// model fitted on an action given only to, say, customers with an open complaint).
+    Neutral,
+}
+
+/// Mean and population standard deviation of each transformed feature on the training rows.
+pub(crate) fn scaling(
+    data: &Dataset,
+    train_rows: &[usize],
+    features: &[Feature],
+    constant: ConstantColumn,
+) -> anyhow::Result<Vec<(f64, f64)>> {
+    features
+        .iter()
+        .map(|f| {
+            let column = data.column(&f.column).expect("loaded");
+            let n = train_rows.len() as f64;
+            let mean = train_rows.iter().map(|&r| f.transform.apply(column[r])).sum::<f64>() / n;
+            let var = train_rows
+                .iter()
+                .map(|&r| (f.transform.apply(column[r]) - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            let scale = var.sqrt();
+            if scale > 1e-12 * mean.abs().max(1.0) {
+                return Ok((mean, scale));
+            }
+            ensure!(
+                constant == ConstantColumn::Neutral,
+                "column `{}` is constant on the training rows (value {mean}); leave it out with --features",
+                f.column
+            );
+            Ok((mean, 1.0))
+        })
+        .collect()
+}
+
+/// The training rows to fit on: each once, or with the minority class replicated.
+pub(crate) fn weighted_rows(
+    settings: &TrainSettings,
+    data: &Dataset,
+    train_rows: &[usize],
+) -> Vec<usize> {
+    if settings.class_weight == ClassWeight::None {
+        return train_rows.to_vec();
+    }
+    let positives = train_rows.iter().filter(|&&r| data.labels[r]).count() as f64;
+    let negatives = train_rows.len() as f64 - positives;
+    let (minority, weight) = if positives <= negatives {
+        (true, negatives / positives)
+    } else {
+        (false, positives / negatives)
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed ^ 0x5eed);
+    let mut rows = Vec::with_capacity((train_rows.len() as f64 * 2.0) as usize);
+    for &r in train_rows {
+        if data.labels[r] != minority {
+            rows.push(r);
+            continue;
+        }
+        let copies = weight.floor() as usize + usize::from(rng.gen::<f64>() < weight.fract());
+        rows.extend(std::iter::repeat_n(r, copies));
+    }
+    rows
+}
