@@ -41,6 +41,31 @@
 //!   tokens, the load generators). The command line is the binary's `src/cli/`, one module per
 //!   command.
 //!
+//! # Where each concept lives
+//!
+//! | concept (`DOMAIN.md`) | file |
+//! |---|---|
+//! | realized, potential and influence value; lifetime value; value at risk | `domain/value.rs` |
+//! | ABC tiers, sleeping customers, key accounts | `domain/tier.rs` |
+//! | churn probability and its drivers (reasons) | `domain/churn.rs`, the features in `domain/profile.rs` |
+//! | retention actions, levels, costs, prior uplift, eligibility and contact policy | `domain/actions.rs` |
+//! | learned uplift τ (T-learner) | serving: `domain/uplift.rs`; learning: `training/uplift.rs` |
+//! | expected-value arbitration, "no action", why the winner won | `domain/arbitration.rs` |
+//! | control group and exploration (propensities) | `domain/exploration.rs` (real time), `batch/plan/rules.rs` (campaigns) |
+//! | budgeted campaign | `batch/plan.rs` |
+//! | measured lift against the control group | `batch/outcomes.rs` |
+//! | Qini, AUUC, uplift by decile | `training/uplift_eval.rs` |
+//! | evaluating a policy before switching (IPS, DR) | `batch/policy_eval.rs` |
+//!
+//! | RPC | handler | conversion | errors |
+//! |---|---|---|---|
+//! | `ScoringService.*` (Score, PredictChurn, ClassifyValueTier, RecommendRetentionAction) | `service/scoring.rs` | `service/convert/mod.rs` (profile), `service/convert/scoring.rs` (replies) | `service/error.rs` |
+//! | `BatchScoringService.ScoreStream` | `service/batch.rs` | `service/convert/scoring.rs` (`stream_assessment`) | `service/error.rs` |
+//! | `BatchScoringService.PlanCampaign` | `service/campaign.rs` | `service/convert/campaign.rs` | `batch/plan/rules.rs` → `service/error.rs` |
+//! | `OutcomeService.ReportOutcomes` | `service/outcomes.rs` | `service/convert/outcomes.rs` | `service/error.rs` |
+//! | `ModelAdminService.*` | `service/admin.rs` | `service/convert/admin.rs` | `service/error.rs` |
+//! | health, reflection, tokens, limits | `service/server.rs`, `service/guard.rs`, `service/auth.rs` | — | `service/guard.rs` |
+//!
 //! # The path of one `Score` call
 //!
 //! 1. `service::server::serve_with` accepts the HTTP/2 stream; the metrics layer

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 
-use super::plan::{self, Assignment, Candidates, Limits, Plan};
+use super::plan::{self, Assignment, Candidates, Plan};
 
 /// The columns of a plan file, in order. `action` is the offered action for `target` rows and
 /// the action a `control` customer would have been offered (their highest-EV option; empty when
@@ -173,26 +173,16 @@ pub fn plan_csv(
             .add(id, churn, var, candidate_actions)
             .map_err(|e| anyhow::anyhow!("line {line}, {}: {e}", e.field()))?;
     }
+    let limits = campaign.limits(|action| {
+        let given = settings.capacity.iter().find(|(n, _)| n == action);
+        given.map(|(_, c)| *c)
+    });
     let plan::Campaign {
         candidates,
         ids,
         value_at_risk,
         ..
     } = campaign;
-    let limits = Limits {
-        budget: settings.budget,
-        capacity: candidates
-            .actions
-            .iter()
-            .map(|a| {
-                settings
-                    .capacity
-                    .iter()
-                    .find(|(n, _)| n == a)
-                    .map(|(_, c)| *c)
-            })
-            .collect(),
-    };
     for (name, _) in &settings.capacity {
         if !candidates.actions.contains(name) {
             tracing::warn!(action = %name, "capacity given for an action no customer is eligible for");

@@ -11,7 +11,7 @@ use super::bulk::{next_message, Admitted, Bulk, Outbox, ResultStream};
 use super::convert;
 use super::error::{self, FieldError};
 use super::pb;
-use crate::batch::plan::{self, Campaign, CampaignRules, CandidateAction, Limits};
+use crate::batch::plan::{self, Campaign, CampaignRules, CandidateAction};
 
 /// Assignments per `PlanCampaign` response message.
 const ASSIGNMENTS_PER_MESSAGE: usize = 10_000;
@@ -60,20 +60,13 @@ pub(super) async fn plan_campaign(
     while let Some(msg) = next_message(&mut inbound).await? {
         add(msg.candidates)?;
     }
+    let limits = campaign.limits(|action| settings.capacity.get(action).copied());
     let Campaign {
         candidates,
         ids,
         value_at_risk,
         ..
     } = campaign;
-    let limits = Limits {
-        budget: settings.budget,
-        capacity: candidates
-            .actions
-            .iter()
-            .map(|a| settings.capacity.get(a).copied())
-            .collect(),
-    };
     let (candidates, ids) = (Arc::new(candidates), Arc::new(ids));
     let control_share = settings.control_share;
     let planned = {

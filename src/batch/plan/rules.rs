@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use super::{in_control_group, Candidates, Choice};
+use super::{in_control_group, Candidates, Choice, Limits};
 
 /// Customers one campaign may hold.
 pub const MAX_CAMPAIGN_CANDIDATES: usize = 50_000_000;
@@ -130,6 +130,7 @@ pub struct CandidateAction<'a> {
 #[derive(Debug)]
 pub struct Campaign {
     campaign_id: String,
+    budget: f64,
     control_share: f64,
     /// The customers, as the planner reads them.
     pub candidates: Candidates,
@@ -149,12 +150,27 @@ impl Campaign {
         rules.check()?;
         Ok(Self {
             campaign_id: rules.campaign_id.to_owned(),
+            budget: rules.budget,
             control_share: rules.control_share,
             candidates: Candidates::new(),
             ids: Vec::new(),
             value_at_risk: Vec::new(),
             seen: HashSet::new(),
         })
+    }
+
+    /// The budget and, per action the customers have, the capacity `capacity` gives it (`None`:
+    /// unlimited): what the planner needs besides the customers.
+    pub fn limits(&self, capacity: impl Fn(&str) -> Option<u64>) -> Limits {
+        Limits {
+            budget: self.budget,
+            capacity: self
+                .candidates
+                .actions
+                .iter()
+                .map(|a| capacity(a))
+                .collect(),
+        }
     }
 
     /// Adds a customer, in the control group when the hash puts them there.
