@@ -18,7 +18,7 @@ use crate::model_store::{load_bundle, LoadedModel};
 const LISTED: usize = 20;
 
 /// Where a record sits: file and line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Location {
     /// The audit file.
     pub file: PathBuf,
@@ -33,7 +33,7 @@ impl std::fmt::Display for Location {
 }
 
 /// A record whose replayed outputs differ from the recorded ones.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Difference {
     /// The record.
     pub at: Location,
@@ -44,7 +44,7 @@ pub struct Difference {
 }
 
 /// A record that could not be re-scored, and why.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Unreplayable {
     /// The record.
     pub at: Location,
@@ -53,7 +53,7 @@ pub struct Unreplayable {
 }
 
 /// The outcome of a replay.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReplayReport {
     /// Records read (non-empty lines).
     pub records: u64,

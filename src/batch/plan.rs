@@ -147,7 +147,7 @@ pub enum Assignment {
 }
 
 /// Totals of a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
 pub struct Totals {
     /// Customers targeted.
     pub targeted: u64,

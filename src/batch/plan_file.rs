@@ -40,7 +40,8 @@ pub struct PlannedCampaign {
     pub naive: Plan,
 }
 
-/// A planned campaign as `bankscore plan` reports it.
+/// A planned campaign as `bankscore plan` reports it (`Display`, or JSON with serde: the totals
+/// of the plan and of the naive plan, the control group and the customers per action).
 #[derive(Debug, Clone, Copy)]
 pub struct PlanReport<'a> {
     /// The campaign.
@@ -51,6 +52,40 @@ pub struct PlanReport<'a> {
     pub out: &'a Path,
     /// Seconds the planning took.
     pub seconds: f64,
+}
+
+impl serde::Serialize for PlanReport<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Json<'a> {
+            out: &'a Path,
+            seconds: f64,
+            customers: usize,
+            control_group: usize,
+            budget: f64,
+            plan: plan::Totals,
+            naive: plan::Totals,
+            per_action: std::collections::BTreeMap<&'a str, u64>,
+        }
+        let p = self.campaign;
+        Json {
+            out: self.out,
+            seconds: self.seconds,
+            customers: p.candidates.len(),
+            control_group: p.candidates.control.iter().filter(|&&c| c).count(),
+            budget: self.budget,
+            plan: p.plan.totals,
+            naive: p.naive.totals,
+            per_action: p
+                .candidates
+                .actions
+                .iter()
+                .map(String::as_str)
+                .zip(p.plan.per_action.iter().copied())
+                .collect(),
+        }
+        .serialize(serializer)
+    }
 }
 
 impl std::fmt::Display for PlanReport<'_> {

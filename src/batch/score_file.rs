@@ -20,7 +20,7 @@ use crate::model_store::LoadedModel;
 use crate::progress::Progress;
 
 /// What a scoring run produced.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ScoreSummary {
     /// Customers scored.
     pub scored: u64,
@@ -36,8 +36,8 @@ pub struct ScoreSummary {
     pub total_expected_value: f64,
 }
 
-/// A finished scoring run, as `bankscore score` reports it.
-#[derive(Debug, Clone, Copy)]
+/// A finished scoring run, as `bankscore score` reports it (`Display`, or JSON with serde).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct ScoreReport<'a> {
     /// What the run produced.
     pub summary: &'a ScoreSummary,

@@ -19,7 +19,7 @@ use crate::domain::CustomerProfile;
 use crate::model_store::{load_bundle, LoadedModel};
 
 /// What [`write_uplift`] wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UpliftColumns {
     /// The file written.
     pub out: std::path::PathBuf,

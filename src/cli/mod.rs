@@ -141,6 +141,32 @@ struct ModelsDir {
     models_dir: PathBuf,
 }
 
+/// Prints a command's report: as text, or with `json` as one JSON document.
+fn print_report<R: std::fmt::Display + serde::Serialize>(
+    report: &R,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        let text = report.to_string();
+        if text.ends_with('\n') {
+            print!("{text}");
+        } else {
+            println!("{text}");
+        }
+    }
+    Ok(())
+}
+
+/// The flag that asks for a report as JSON.
+#[derive(clap::Args)]
+struct JsonFlag {
+    /// Print the report as one JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Reproducible builds: SOURCE_DATE_EPOCH fixes the recorded training time.
 fn source_date() -> anyhow::Result<Option<String>> {
     use anyhow::Context;

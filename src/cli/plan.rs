@@ -26,6 +26,8 @@ pub struct PlanArgs {
     /// Share of customers held out as a control group (needs --campaign-id).
     #[arg(long, default_value_t = 0.0)]
     control_share: f64,
+    #[command(flatten)]
+    output: super::JsonFlag,
 }
 
 fn parse_capacity(s: &str) -> Result<(String, u64), String> {
@@ -50,14 +52,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         },
         &args.out,
     )?;
-    print!(
-        "{}",
-        PlanReport {
-            campaign: &campaign,
-            budget: args.budget,
-            out: &args.out,
-            seconds: started.elapsed().as_secs_f64(),
-        }
-    );
-    Ok(())
+    let report = PlanReport {
+        campaign: &campaign,
+        budget: args.budget,
+        out: &args.out,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    super::print_report(&report, args.output.json)
 }

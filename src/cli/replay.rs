@@ -12,11 +12,13 @@ pub struct ReplayArgs {
     /// Models directory holding the recorded <name>/<version>/ bundles.
     #[command(flatten)]
     models: super::ModelsDir,
+    #[command(flatten)]
+    output: super::JsonFlag,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let report = bankscore::audit::replay_files(&args.files, &args.models.models_dir)?;
-    print!("{report}");
+    super::print_report(&report, args.output.json)?;
     anyhow::ensure!(
         report.is_clean(),
         "{} records differ and {} could not be replayed",

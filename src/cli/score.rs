@@ -28,6 +28,8 @@ pub struct ScoreArgs {
     /// Scoring threads; default: one per core.
     #[arg(long)]
     threads: Option<usize>,
+    #[command(flatten)]
+    output: super::JsonFlag,
 }
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
@@ -46,15 +48,12 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let started = std::time::Instant::now();
     let summary = score_file(&model, &args.input, &args.out, &rejects, threads)?;
-    print!(
-        "{}",
-        ScoreReport {
-            summary: &summary,
-            model: &model.id,
-            out: &args.out,
-            rejects: &rejects,
-            seconds: started.elapsed().as_secs_f64(),
-        }
-    );
-    Ok(())
+    let report = ScoreReport {
+        summary: &summary,
+        model: &model.id,
+        out: &args.out,
+        rejects: &rejects,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    super::print_report(&report, args.output.json)
 }

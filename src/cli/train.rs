@@ -72,10 +72,12 @@ pub struct TrainArgs {
     /// Days without own activity after which a customer is sleeping.
     #[arg(long, default_value_t = 180)]
     sleeping_after_days: u32,
+    #[command(flatten)]
+    output: super::JsonFlag,
 }
 
 impl TrainArgs {
-    fn settings(self) -> anyhow::Result<(TrainSettings, PathBuf)> {
+    fn settings(self) -> anyhow::Result<(TrainSettings, PathBuf, bool)> {
         let mut s = TrainSettings::new(self.data);
         s.validation_data = self.validation_data;
         s.label = self.label;
@@ -111,26 +113,23 @@ impl TrainArgs {
         if let Some(at) = super::source_date()? {
             s.trained_at = at;
         }
-        Ok((s, self.out))
+        Ok((s, self.out, self.output.json))
     }
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let (settings, out) = args.settings()?;
+    let (settings, out, json) = args.settings()?;
     let started = std::time::Instant::now();
     let bundle = training::train(&settings)?;
     bundle.write(&out)?;
     // Read the bundle back exactly as the server will, so a bad bundle never leaves this command.
     let loaded = load_bundle(&out)?;
-    print!(
-        "{}",
-        TrainReport {
-            out: &out,
-            seconds: started.elapsed().as_secs_f64(),
-            bundle: &bundle,
-            golden_examples: loaded.golden.examples.len(),
-            checksum: &loaded.id.checksum,
-        }
-    );
-    Ok(())
+    let report = TrainReport {
+        out: &out,
+        seconds: started.elapsed().as_secs_f64(),
+        bundle: &bundle,
+        golden_examples: loaded.golden.examples.len(),
+        checksum: &loaded.id.checksum,
+    };
+    super::print_report(&report, json)
 }

@@ -51,6 +51,8 @@ pub struct TrainUpliftArgs {
     /// inverted so uplift stays the reduction in leaving.
     #[arg(long)]
     outcome_means_stayed: bool,
+    #[command(flatten)]
+    output: super::JsonFlag,
 }
 
 impl TrainUpliftArgs {
@@ -75,14 +77,12 @@ impl TrainUpliftArgs {
 }
 
 pub fn run(args: TrainUpliftArgs) -> anyhow::Result<()> {
+    let json = args.output.json;
     let settings = args.settings()?;
     let file = train_uplift(&settings)?;
-    print!(
-        "{}",
-        UpliftReport {
-            out: &settings.out,
-            file: &file,
-        }
-    );
-    Ok(())
+    let report = UpliftReport {
+        out: &settings.out,
+        file: &file,
+    };
+    super::print_report(&report, json)
 }

@@ -17,10 +17,11 @@ pub struct UpliftArgs {
     /// CSV to write: customer_id, p_control, then p.<action> and tau.<action> per learned action.
     #[arg(long)]
     out: PathBuf,
+    #[command(flatten)]
+    output: super::JsonFlag,
 }
 
 pub fn run(args: UpliftArgs) -> anyhow::Result<()> {
     let written = write_uplift(&args.bundle, &args.input, &args.out)?;
-    println!("{written}");
-    Ok(())
+    super::print_report(&written, args.output.json)
 }

@@ -13,7 +13,7 @@ use super::format::{
 use crate::domain::{ActionCatalog, ChurnModel, ScoringModel, UpliftModels};
 
 /// Which bundle answered: shown in every response.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct ModelId {
     /// Model name (directory under `models/`).
     pub name: String,

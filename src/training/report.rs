@@ -7,7 +7,8 @@ use std::path::Path;
 use super::TrainedBundle;
 use crate::model_store::format::UpliftFile;
 
-/// A trained and written bundle, as `bankscore train` reports it.
+/// A trained and written bundle, as `bankscore train` reports it (`Display`, or JSON with serde:
+/// the training summary, the evaluation, the tier cut-offs and the checksum).
 #[derive(Debug, Clone, Copy)]
 pub struct TrainReport<'a> {
     /// Where the bundle was written.
@@ -20,6 +21,36 @@ pub struct TrainReport<'a> {
     pub golden_examples: usize,
     /// Checksum of the bundle as loaded back.
     pub checksum: &'a str,
+}
+
+impl serde::Serialize for TrainReport<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Json<'a> {
+            out: &'a Path,
+            seconds: f64,
+            training: &'a crate::model_store::format::TrainingSummary,
+            data: &'a crate::model_store::format::DataSummary,
+            ignored_columns: &'a [String],
+            evaluation: &'a crate::model_store::format::Evaluation,
+            tiers: &'a crate::domain::TierPolicy,
+            golden_examples: usize,
+            checksum: &'a str,
+        }
+        let b = self.bundle;
+        Json {
+            out: self.out,
+            seconds: self.seconds,
+            training: &b.metadata.training,
+            data: &b.metadata.data,
+            ignored_columns: &b.ignored_columns,
+            evaluation: &b.evaluation,
+            tiers: &b.policy.tiers,
+            golden_examples: self.golden_examples,
+            checksum: self.checksum,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl fmt::Display for TrainReport<'_> {
@@ -103,8 +134,9 @@ impl fmt::Display for TrainReport<'_> {
     }
 }
 
-/// A bundle with learned uplift, as `bankscore train-uplift` reports it.
-#[derive(Debug, Clone, Copy)]
+/// A bundle with learned uplift, as `bankscore train-uplift` reports it (`Display`, or JSON with
+/// serde: the whole `uplift/evaluation.json`).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct UpliftReport<'a> {
     /// Where the new bundle was written.
     pub out: &'a Path,

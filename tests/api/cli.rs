@@ -318,3 +318,78 @@ fn train_uplift_refuses_an_out_that_is_not_a_bundle_directory_before_fitting() {
     );
     assert!(!tmp.path().join("v2").exists(), "nothing is written");
 }
+
+/// The reports of `train`, `score` and `plan` as one JSON document each with `--json`, with the
+/// same figures the files hold.
+#[test]
+fn reports_are_machine_readable_with_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |f: &str| tmp.path().join(f).display().to_string();
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+    let generate = Command::new(BIN)
+        .args([
+            "generate",
+            "--rows",
+            "3000",
+            "--seed",
+            "5",
+            "--out",
+            &p("c.csv"),
+        ])
+        .output()
+        .unwrap();
+    assert!(generate.status.success());
+    let models = shipped_models().display().to_string();
+    let score = run(&[
+        "score",
+        "--input",
+        &p("c.csv"),
+        "--out",
+        &p("s.csv"),
+        "--models-dir",
+        &models,
+        "--json",
+    ]);
+    assert_eq!(score["summary"]["scored"], 3000);
+    assert_eq!(score["model"]["version"], "v1");
+    let scored_rows = std::fs::read_to_string(p("s.csv")).unwrap().lines().count() - 1;
+    assert_eq!(scored_rows, 3000);
+
+    let plan = run(&[
+        "plan",
+        "--scored",
+        &p("s.csv"),
+        "--out",
+        &p("plan.csv"),
+        "--budget",
+        "5000",
+        "--json",
+    ]);
+    assert_eq!(plan["customers"], 3000);
+    let targeted = std::fs::read_to_string(p("plan.csv"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.split(',').nth(1) == Some("target"))
+        .count();
+    assert_eq!(plan["plan"]["targeted"], targeted as u64);
+    assert!(plan["plan"]["cost"].as_f64().unwrap() <= 5000.0);
+
+    let bundle = tmp.path().join("m/churn/v1").display().to_string();
+    let train = run(&["train", "--data", &p("c.csv"), "--out", &bundle, "--json"]);
+    let auc = train["evaluation"]["metrics"]["roc_auc"].as_f64().unwrap();
+    assert!(auc > 0.6 && auc < 1.0, "{auc}");
+    assert_eq!(
+        train["training"]["train_rows"].as_u64().unwrap()
+            + train["training"]["validation_rows"].as_u64().unwrap(),
+        3000
+    );
+}
