@@ -99,6 +99,7 @@ pub fn serve(settings: &Settings) -> anyhow::Result<()> {
         .worker_threads
         .map_or(Workers::PerCore, Workers::Exactly);
     runtime(workers)?.block_on(async move {
+        // Start-up: its errors are anyhow's, each with the context of what it was doing.
         // Signal handlers go in before the port opens: a signal that arrives
         // once clients can connect must never find the default action.
         let shutdown = shutdown_signal()?;
@@ -131,7 +132,9 @@ pub fn serve(settings: &Settings) -> anyhow::Result<()> {
         if let Some(n) = settings.bulk.threads {
             config.bulk_threads = n;
         }
-        let result = serve_with(listener, store, config, shutdown).await;
+        let result = serve_with(listener, store, config, shutdown)
+            .await
+            .map_err(anyhow::Error::from);
         if let Some(e) = endpoint {
             e.stop().await;
         }

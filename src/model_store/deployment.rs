@@ -24,6 +24,14 @@ pub enum DeploymentError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// The file cannot be written.
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
     /// The file is not a valid declaration (the TOML parser's message).
     #[error("{}: {message}", path.display())]
     Syntax {
@@ -66,15 +74,16 @@ impl Deployment {
     ///
     /// # Errors
     /// The file cannot be written.
-    pub fn write(&self, model_dir: &Path) -> anyhow::Result<()> {
+    pub fn write(&self, model_dir: &Path) -> Result<(), DeploymentError> {
         let text = format!(
             "# Written by `bankscore deploy`. The server picks changes up without a restart.\n{}",
-            toml::to_string(self)?
+            toml::to_string(self).expect("two optional strings serialize")
         );
+        let path = model_dir.join(DEPLOYMENT_FILE);
         let tmp = model_dir.join(format!(".{DEPLOYMENT_FILE}.tmp"));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, model_dir.join(DEPLOYMENT_FILE))?;
-        Ok(())
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|source| DeploymentError::Write { path, source })
     }
 }
 

@@ -27,4 +27,6 @@ pub use registry::{
 pub use shadow::{ShadowStats, ShadowSummary};
 pub use store::{ModelStore, ReloadOutcome, ReloadTrigger};
 pub use watch::watch;
-pub use write::{reseal_bundle, write_bundle, write_bundle_with_uplift, BundleContents, Resealed};
+pub use write::{
+    reseal_bundle, write_bundle, write_bundle_with_uplift, BundleContents, Resealed, WriteError,
+};

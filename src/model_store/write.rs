@@ -3,10 +3,71 @@
 
 use std::path::Path;
 
-use anyhow::Context;
+use std::path::PathBuf;
 
 use super::checksum::render_manifest;
+use super::error::BundleProblem;
 use super::format::{files, Evaluation, GoldenFile, ModelFile, ModelMetadata, PolicyFile};
+
+/// Why a bundle could not be written (or resealed).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The version directory exists: a version is never overwritten.
+    #[error("{} already exists; choose a new version", .0.display())]
+    Exists(PathBuf),
+    /// A file or directory could not be read, listed, created or written.
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        /// `reading`, `writing`, `creating` or `listing`.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file's content could not be serialized.
+    #[error("{file}: {message}")]
+    Serialize {
+        /// The bundle file.
+        file: &'static str,
+        /// The serializer's message.
+        message: String,
+    },
+    /// A file every bundle has is missing.
+    #[error("{} has no {file}: not a complete bundle", dir.display())]
+    Incomplete {
+        /// The bundle directory.
+        dir: PathBuf,
+        /// The missing file.
+        file: &'static str,
+    },
+    /// The base bundle's manifest does not parse.
+    #[error("{}: {problem}", path.display())]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: BundleProblem,
+    },
+}
+
+/// An I/O failure on `path`.
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> WriteError + 'a {
+    move |source| WriteError::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A serialization failure of bundle file `file`.
+fn serialize(file: &'static str) -> impl FnOnce(&dyn std::fmt::Display) -> WriteError {
+    move |e| WriteError::Serialize {
+        file,
+        message: e.to_string(),
+    }
+}
 
 /// The contents of a bundle to write.
 #[derive(Debug, Clone)]
@@ -31,18 +92,22 @@ pub struct BundleContents<'a> {
 ///
 /// # Errors
 /// `dir` exists, or a file cannot be serialized or written.
-pub fn write_bundle(dir: &Path, bundle: &BundleContents<'_>) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !dir.exists(),
-        "{} already exists; choose a new version",
-        dir.display()
-    );
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let model = serde_json::to_string_pretty(bundle.model)? + "\n";
-    let policy = toml::to_string_pretty(bundle.policy)?;
-    let metadata = serde_json::to_string_pretty(bundle.metadata)? + "\n";
-    let evaluation = serde_json::to_string_pretty(bundle.evaluation)? + "\n";
-    let golden = serde_json::to_string_pretty(bundle.golden)? + "\n";
+pub fn write_bundle(dir: &Path, bundle: &BundleContents<'_>) -> Result<(), WriteError> {
+    if dir.exists() {
+        return Err(WriteError::Exists(dir.to_owned()));
+    }
+    std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+    let json = |file: &'static str, value: &dyn erased::Json| {
+        value
+            .pretty()
+            .map(|text| text + "\n")
+            .map_err(|e| serialize(file)(&e))
+    };
+    let model = json(files::MODEL, bundle.model)?;
+    let policy = toml::to_string_pretty(bundle.policy).map_err(|e| serialize(files::POLICY)(&e))?;
+    let metadata = json(files::METADATA, bundle.metadata)?;
+    let evaluation = json(files::EVALUATION, bundle.evaluation)?;
+    let golden = json(files::GOLDEN, bundle.golden)?;
     let entries: [(&str, &[u8]); 7] = [
         (files::MODEL, model.as_bytes()),
         (files::POLICY, policy.as_bytes()),
@@ -53,7 +118,8 @@ pub fn write_bundle(dir: &Path, bundle: &BundleContents<'_>) -> anyhow::Result<(
         (files::MODEL_CARD, bundle.model_card.as_bytes()),
     ];
     for (name, bytes) in entries {
-        std::fs::write(dir.join(name), bytes).with_context(|| format!("writing {name}"))?;
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(io("writing", &path))?;
     }
     // The manifest goes last: a bundle without it is incomplete and never loaded.
     seal(dir, entries)
@@ -75,26 +141,27 @@ pub struct Resealed {
 ///
 /// # Errors
 /// A required bundle file is missing or unreadable, or the manifest cannot be written.
-pub fn reseal_bundle(dir: &Path) -> anyhow::Result<Resealed> {
+pub fn reseal_bundle(dir: &Path) -> Result<Resealed, WriteError> {
     let mut contents: Vec<(&str, Vec<u8>)> = Vec::new();
     for name in files::SEALED {
         let path = dir.join(name);
         match std::fs::read(&path) {
             Ok(bytes) => contents.push((name, bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                anyhow::ensure!(
-                    !files::REQUIRED.contains(&name),
-                    "{} has no {name}: not a complete bundle",
-                    dir.display()
-                );
+                if files::REQUIRED.contains(&name) {
+                    return Err(WriteError::Incomplete {
+                        dir: dir.to_owned(),
+                        file: name,
+                    });
+                }
             }
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+            Err(e) => return Err(io("reading", &path)(e)),
         }
     }
     let mut uplift: Vec<(String, Vec<u8>)> = Vec::new();
     for name in uplift_files(dir)? {
         let path = dir.join(&name);
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = std::fs::read(&path).map_err(io("reading", &path))?;
         uplift.push((name, bytes));
     }
     seal(
@@ -105,8 +172,9 @@ pub fn reseal_bundle(dir: &Path) -> anyhow::Result<Resealed> {
             .chain(uplift.iter().map(|(n, b)| (n.as_str(), b.as_slice()))),
     )?;
     let mut left_out = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
+    for entry in std::fs::read_dir(dir).map_err(io("listing", dir))? {
+        let name = entry.map_err(io("listing", dir))?.file_name();
+        let name = name.to_string_lossy().into_owned();
         let ours = name == files::CHECKSUMS
             || name == files::UPLIFT_DIR
             || files::SEALED.contains(&name.as_str());
@@ -126,16 +194,15 @@ pub fn reseal_bundle(dir: &Path) -> anyhow::Result<Resealed> {
 }
 
 /// The `uplift/*.json` files in `dir`, as manifest names, sorted.
-fn uplift_files(dir: &Path) -> anyhow::Result<Vec<String>> {
+fn uplift_files(dir: &Path) -> Result<Vec<String>, WriteError> {
     let folder = dir.join(files::UPLIFT_DIR);
     if !folder.is_dir() {
         return Ok(Vec::new());
     }
     let mut names = Vec::new();
-    for entry in
-        std::fs::read_dir(&folder).with_context(|| format!("listing {}", folder.display()))?
-    {
-        let name = entry?.file_name().to_string_lossy().into_owned();
+    for entry in std::fs::read_dir(&folder).map_err(io("listing", &folder))? {
+        let name = entry.map_err(io("listing", &folder))?.file_name();
+        let name = name.to_string_lossy().into_owned();
         if name.ends_with(".json") && !name.starts_with('.') {
             names.push(format!("{}/{name}", files::UPLIFT_DIR));
         }
@@ -155,32 +222,34 @@ pub fn write_bundle_with_uplift(
     dir: &Path,
     uplift: &[(String, Vec<u8>)],
     model_card: &str,
-) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !dir.exists(),
-        "{} already exists; choose a new version",
-        dir.display()
-    );
+) -> Result<(), WriteError> {
+    if dir.exists() {
+        return Err(WriteError::Exists(dir.to_owned()));
+    }
     let manifest_path = base.join(files::CHECKSUMS);
-    let manifest = std::fs::read_to_string(&manifest_path)
-        .with_context(|| format!("reading {}", manifest_path.display()))?;
-    let listed = super::checksum::parse_manifest(&manifest)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", manifest_path.display()))?;
+    let manifest =
+        std::fs::read_to_string(&manifest_path).map_err(io("reading", &manifest_path))?;
+    let listed =
+        super::checksum::parse_manifest(&manifest).map_err(|problem| WriteError::Manifest {
+            path: manifest_path.clone(),
+            problem,
+        })?;
     let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
     for (name, _) in listed {
         if name.starts_with(&format!("{}/", files::UPLIFT_DIR)) || name == files::MODEL_CARD {
             continue;
         }
         let path = base.join(&name);
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = std::fs::read(&path).map_err(io("reading", &path))?;
         entries.push((name, bytes));
     }
     entries.push((files::MODEL_CARD.to_owned(), model_card.as_bytes().to_vec()));
     entries.extend(uplift.iter().cloned());
-    std::fs::create_dir_all(dir.join(files::UPLIFT_DIR))
-        .with_context(|| format!("creating {}", dir.display()))?;
+    let uplift_dir = dir.join(files::UPLIFT_DIR);
+    std::fs::create_dir_all(&uplift_dir).map_err(io("creating", &uplift_dir))?;
     for (name, bytes) in &entries {
-        std::fs::write(dir.join(name), bytes).with_context(|| format!("writing {name}"))?;
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(io("writing", &path))?;
     }
     seal(dir, entries.iter().map(|(n, b)| (n.as_str(), b.as_slice())))
 }
@@ -190,12 +259,26 @@ pub fn write_bundle_with_uplift(
 fn seal<'a>(
     dir: &Path,
     entries: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-) -> anyhow::Result<()> {
+) -> Result<(), WriteError> {
     let tmp = dir.join(format!(".{}.tmp", files::CHECKSUMS));
-    std::fs::write(&tmp, render_manifest(entries))
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, dir.join(files::CHECKSUMS))
-        .with_context(|| format!("writing {}", dir.join(files::CHECKSUMS).display()))
+    std::fs::write(&tmp, render_manifest(entries)).map_err(io("writing", &tmp))?;
+    let manifest = dir.join(files::CHECKSUMS);
+    std::fs::rename(&tmp, &manifest).map_err(io("writing", &manifest))
+}
+
+/// JSON files of a bundle, written pretty, whatever their type.
+mod erased {
+    /// A value written as pretty JSON.
+    pub trait Json {
+        /// The JSON text.
+        fn pretty(&self) -> serde_json::Result<String>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn pretty(&self) -> serde_json::Result<String> {
+            serde_json::to_string_pretty(self)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub use error::FieldError;
 pub use outcomes::{OutcomeApi, MAX_OUTCOMES_PER_CALL};
 pub use scoring::ScoringApi;
 pub use server::{
-    serve, serve_with, Limits, ServerConfig, MAX_CONCURRENT_STREAMS, MAX_MESSAGE_BYTES,
+    serve, serve_with, Limits, ServeError, ServerConfig, MAX_CONCURRENT_STREAMS, MAX_MESSAGE_BYTES,
 };
 pub use tls::{ClientAuth, TlsError, TlsSettings, TLS_HANDSHAKE_TIMEOUT};
 

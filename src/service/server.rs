@@ -116,6 +116,17 @@ impl Default for ServerConfig {
     }
 }
 
+/// Why the server could not serve.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The reflection service could not be built from the descriptors.
+    #[error("server reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed, or rustls refused the TLS configuration.
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
 /// [`serve_with`] the default [`ServerConfig`].
 ///
 /// # Errors
@@ -124,7 +135,7 @@ pub async fn serve(
     listener: TcpListener,
     store: Arc<ModelStore>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
     serve_with(listener, store, ServerConfig::default(), shutdown).await
 }
 
@@ -144,7 +155,7 @@ pub async fn serve_with(
     store: Arc<ModelStore>,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_not_serving::<ScoringServiceServer<ScoringApi>>()

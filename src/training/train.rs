@@ -163,7 +163,7 @@ impl TrainedBundle {
     ///
     /// # Errors
     /// See [`write_bundle`].
-    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+    pub fn write(&self, dir: &Path) -> Result<(), crate::model_store::WriteError> {
         write_bundle(
             dir,
             &BundleContents {

@@ -423,6 +423,7 @@ fn write_and_check(
     card: &str,
 ) -> anyhow::Result<()> {
     let written = write_bundle_with_uplift(&settings.bundle, &settings.out, files_out, card)
+        .map_err(anyhow::Error::from)
         .and_then(|()| {
             load_bundle(&settings.out)
                 .map(|_| ())

@@ -26,14 +26,14 @@ pub struct TestApp {
     /// The registry at start.
     pub registry: Arc<ModelRegistry>,
     shutdown: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    server: Option<tokio::task::JoinHandle<Result<(), bankscore::service::ServeError>>>,
 }
 
 impl TestApp {
     /// Stops the server and waits until it has finished.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let _ = self.shutdown.take().expect("running").send(());
-        self.server.take().expect("running").await?
+        Ok(self.server.take().expect("running").await??)
     }
 }
 

@@ -26,7 +26,7 @@ struct MetricsApp {
     metrics_address: SocketAddr,
     store: Arc<ModelStore>,
     shutdown: oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    server: tokio::task::JoinHandle<Result<(), bankscore::service::ServeError>>,
     endpoint: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 

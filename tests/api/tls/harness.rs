@@ -60,7 +60,7 @@ impl Expect {
 pub struct TlsServer {
     pub address: SocketAddr,
     shutdown: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    task: tokio::task::JoinHandle<Result<(), bankscore::service::ServeError>>,
 }
 
 impl TlsServer {
