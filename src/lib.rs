@@ -30,9 +30,11 @@
 //! - [`telemetry`]: tracing set-up; [`progress`]: progress of long file runs.
 //!
 //! The edges:
-//! - [`service`]: the tonic services — `scoring` (the unary RPCs and their request pipeline),
-//!   `batch` (ScoreStream, PlanCampaign), `outcomes` (ReportOutcomes), `admin` — over one
-//!   conversion layer (`convert`) and one mapping of problems to statuses (`error`); `guard`
+//! - [`service`]: the tonic services — `scoring` (the unary RPCs), `batch` (ScoreStream),
+//!   `campaign` (PlanCampaign), `outcomes` (ReportOutcomes), `admin` — over one request pipeline
+//!   (`pipeline`: resolve → validate → assess → metrics and shadow → audit, for one customer or
+//!   a stream chunk), one conversion layer (`convert`) and one mapping of problems to statuses
+//!   (`error`); `bulk` (what the streams share), `guard`
 //!   (tokens, roles, concurrency, deadlines), `auth`, `tls`, and `server` (`serve_with`: a bound
 //!   listener, the store, the config and a shutdown future);
 //! - [`app`]: process start-up: the runtime every command runs on, and `bankscore serve` (signals,
@@ -59,8 +61,8 @@
 //!
 //! | RPC | handler | conversion | errors |
 //! |---|---|---|---|
-//! | `ScoringService.*` (Score, PredictChurn, ClassifyValueTier, RecommendRetentionAction) | `service/scoring.rs` | `service/convert/mod.rs` (profile), `service/convert/scoring.rs` (replies) | `service/error.rs` |
-//! | `BatchScoringService.ScoreStream` | `service/batch.rs` | `service/convert/scoring.rs` (`stream_assessment`) | `service/error.rs` |
+//! | `ScoringService.*` (Score, PredictChurn, ClassifyValueTier, RecommendRetentionAction) | `service/scoring.rs`, through `service/pipeline.rs` | `service/convert/mod.rs` (profile), `service/convert/scoring.rs` (replies) | `service/error.rs` |
+//! | `BatchScoringService.ScoreStream` | `service/batch.rs`, the chunk in `service/pipeline/chunk.rs` | `service/convert/scoring.rs` (`stream_assessment`) | `service/error.rs` |
 //! | `BatchScoringService.PlanCampaign` | `service/campaign.rs` | `service/convert/campaign.rs` | `batch/plan/rules.rs` → `service/error.rs` |
 //! | `OutcomeService.ReportOutcomes` | `service/outcomes.rs` | `service/convert/outcomes.rs` | `service/error.rs` |
 //! | `ModelAdminService.*` | `service/admin.rs` | `service/convert/admin.rs` | `service/error.rs` |
@@ -72,7 +74,8 @@
 //!    (`metrics::layer`) times it and `service::guard` checks the bearer token and role, the
 //!    concurrency limit and the deadline.
 //! 2. `service::scoring::ScoringApi::score` hands the request to the pipeline,
-//!    `ScoringApi::answer`: `resolve` picks the model version (the champion, or the pinned one)
+//!    `service::pipeline::Pipeline::answer`: `route` picks the model version (the champion, or
+//!    the pinned one)
 //!    from `model_store::ModelStore::current`; `service::convert::profile` validates the profile
 //!    into a `domain::CustomerProfile` (a bad field is a `service::error::FieldError`).
 //! 3. The core answers: `domain::ScoringModel::assess` computes the churn probability and its

@@ -74,6 +74,32 @@ pub fn unaudited(e: AuditError) -> Status {
     ))
 }
 
+/// `DEADLINE_EXCEEDED`: a call outlived its deadline (the client's, or the server's `limit`).
+pub fn past_deadline(limit: Duration) -> Status {
+    Status::deadline_exceeded(format!(
+        "the call did not finish within its deadline of {limit:?}"
+    ))
+}
+
+/// `UNAUTHENTICATED`: no token, or one the server does not know (`why`).
+pub fn unauthenticated(why: impl Display) -> Status {
+    Status::unauthenticated(format!("{why}: send `authorization: Bearer <token>`"))
+}
+
+/// `PERMISSION_DENIED`: the token lacks the role `needs`.
+pub fn lacks_role(needs: impl Display) -> Status {
+    Status::permission_denied(format!(
+        "this token lacks the `{needs}` role this method needs"
+    ))
+}
+
+/// `RESOURCE_EXHAUSTED`: the server works on its limit of calls; the call is shed at once.
+pub fn too_many_calls(limit: usize) -> Status {
+    Status::resource_exhausted(format!(
+        "the server is working on its limit of {limit} calls; retry with backoff"
+    ))
+}
+
 /// `RESOURCE_EXHAUSTED`: every bulk stream slot is taken.
 pub fn bulk_streams_busy(max_streams: usize) -> Status {
     Status::resource_exhausted(format!(

@@ -14,6 +14,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::auth::{required_role, Authenticator, Refusal};
+use super::error;
 
 /// What the guard enforces.
 #[derive(Debug, Clone)]
@@ -102,10 +103,7 @@ where
                 // the same tick.
                 if let Some(sleep) = deadline.as_pin_mut() {
                     if sleep.poll(cx).is_ready() {
-                        return Poll::Ready(Ok(Status::deadline_exceeded(format!(
-                            "the call did not finish within its deadline of {limit:?}"
-                        ))
-                        .into_http()));
+                        return Poll::Ready(Ok(error::past_deadline(*limit).into_http()));
                     }
                 }
                 call.poll(cx)
@@ -161,16 +159,10 @@ where
             let header = req.headers().get(http::header::AUTHORIZATION);
             match auth.check(header.map(|h| h.as_bytes()), needs) {
                 Ok(()) => {}
-                Err(Refusal::Unauthenticated(why)) => {
-                    return refuse(Status::unauthenticated(format!(
-                        "{why}: send `authorization: Bearer <token>`"
-                    )));
-                }
+                Err(Refusal::Unauthenticated(why)) => return refuse(error::unauthenticated(why)),
                 Err(Refusal::PermissionDenied { holder, needs }) => {
                     tracing::warn!(token = %holder, method = %path, "call refused: role missing");
-                    return refuse(Status::permission_denied(format!(
-                        "this token lacks the `{needs}` role this method needs"
-                    )));
+                    return refuse(error::lacks_role(needs));
                 }
             }
         }
@@ -179,12 +171,7 @@ where
             None => None,
             Some(_) => match self.layer.permits.clone().try_acquire_owned() {
                 Ok(p) => Some(p),
-                Err(_) => {
-                    return refuse(Status::resource_exhausted(format!(
-                        "the server is working on its limit of {} calls; retry with backoff",
-                        self.layer.limit
-                    )));
-                }
+                Err(_) => return refuse(error::too_many_calls(self.layer.limit)),
             },
         };
         let client = req

@@ -10,6 +10,7 @@ pub mod convert;
 pub mod error;
 pub mod guard;
 mod outcomes;
+mod pipeline;
 mod scoring;
 mod server;
 mod tls;
