@@ -5,11 +5,11 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 
+use super::FileError;
 use crate::domain::profile::{BuiltinFeature, FeatureKind};
 
 /// Rows read (and converted) per batch.
@@ -29,11 +29,10 @@ pub fn is_parquet(path: &Path) -> bool {
 ///
 /// # Errors
 /// The files cannot be read or written, or a value does not fit its column's type.
-pub fn csv_to_parquet(input: &Path, output: &Path) -> anyhow::Result<u64> {
+pub fn csv_to_parquet(input: &Path, output: &Path) -> Result<u64, FileError> {
     use arrow_array::builder::{BooleanBuilder, Float64Builder, StringBuilder, UInt32Builder};
-    let mut reader =
-        csv::Reader::from_path(input).with_context(|| format!("reading {}", input.display()))?;
-    let headers = reader.headers()?.clone();
+    let mut reader = csv::Reader::from_path(input).map_err(FileError::csv(input))?;
+    let headers = reader.headers().map_err(FileError::csv(input))?.clone();
     enum Col {
         Text(StringBuilder),
         Count(UInt32Builder),
@@ -64,10 +63,12 @@ pub fn csv_to_parquet(input: &Path, output: &Path) -> anyhow::Result<u64> {
         })
         .collect();
     let schema = Arc::new(Schema::new(fields));
-    let mut writer = ArrowWriter::try_new(File::create(output)?, schema.clone(), None)?;
+    let file = File::create(output).map_err(FileError::io("creating", output))?;
+    let mut writer =
+        ArrowWriter::try_new(file, schema.clone(), None).map_err(FileError::parquet(output))?;
     let mut record = csv::StringRecord::new();
     let (mut rows, mut in_batch) = (0u64, 0usize);
-    let flush = |cols: &mut Vec<Col>, writer: &mut ArrowWriter<File>| -> anyhow::Result<()> {
+    let flush = |cols: &mut Vec<Col>, writer: &mut ArrowWriter<File>| -> Result<(), FileError> {
         let arrays: Vec<ArrayRef> = cols
             .iter_mut()
             .map(|c| -> ArrayRef {
@@ -79,13 +80,21 @@ pub fn csv_to_parquet(input: &Path, output: &Path) -> anyhow::Result<u64> {
                 }
             })
             .collect();
-        writer.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
-        Ok(())
+        let batch =
+            RecordBatch::try_new(schema.clone(), arrays).map_err(FileError::arrow(output))?;
+        writer.write(&batch).map_err(FileError::parquet(output))
     };
-    while reader.read_record(&mut record)? {
+    while reader
+        .read_record(&mut record)
+        .map_err(FileError::csv(input))?
+    {
         rows += 1;
         for (c, raw) in cols.iter_mut().zip(record.iter()) {
-            let bad = || anyhow::anyhow!("row {rows}: `{raw}` does not fit its column");
+            let bad = || FileError::Value {
+                path: input.to_owned(),
+                row: rows,
+                problem: format!("`{raw}` does not fit its column"),
+            };
             match c {
                 Col::Text(b) => b.append_value(raw),
                 Col::Count(b) if raw.is_empty() => b.append_null(),
@@ -109,7 +118,7 @@ pub fn csv_to_parquet(input: &Path, output: &Path) -> anyhow::Result<u64> {
     if in_batch > 0 {
         flush(&mut cols, &mut writer)?;
     }
-    writer.close()?;
+    writer.close().map_err(FileError::parquet(output))?;
     Ok(rows)
 }
 
@@ -119,17 +128,17 @@ pub fn csv_to_parquet(input: &Path, output: &Path) -> anyhow::Result<u64> {
 ///
 /// # Errors
 /// The files cannot be read or written, or a column has another type (named with its type).
-pub fn parquet_to_csv(input: &Path, output: &Path) -> anyhow::Result<u64> {
+pub fn parquet_to_csv(input: &Path, output: &Path) -> Result<u64, FileError> {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{
         Float32Type, Float64Type, Int32Type, Int64Type, UInt32Type, UInt64Type,
     };
     use arrow_array::{Array, RecordBatchReader};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let file = File::open(input).with_context(|| format!("reading {}", input.display()))?;
+    let file = File::open(input).map_err(FileError::io("reading", input))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .with_context(|| format!("reading {} as Parquet", input.display()))?
-        .build()?;
+        .and_then(|b| b.build())
+        .map_err(FileError::parquet(input))?;
     let schema = reader.schema();
     for field in schema.fields() {
         let supported = matches!(
@@ -144,21 +153,22 @@ pub fn parquet_to_csv(input: &Path, output: &Path) -> anyhow::Result<u64> {
                 | DataType::Float32
                 | DataType::Float64
         );
-        anyhow::ensure!(
-            supported,
-            "{}: column `{}` has type {}; text, booleans and numbers are supported",
-            input.display(),
-            field.name(),
-            field.data_type()
-        );
+        if !supported {
+            let problem = format!(
+                "column `{}` has type {}; text, booleans and numbers are supported",
+                field.name(),
+                field.data_type()
+            );
+            return Err(FileError::column(input, problem));
+        }
     }
-    let mut w =
-        csv::Writer::from_path(output).with_context(|| format!("writing {}", output.display()))?;
-    w.write_record(schema.fields().iter().map(|f| f.name().as_str()))?;
+    let mut w = csv::Writer::from_path(output).map_err(FileError::csv(output))?;
+    w.write_record(schema.fields().iter().map(|f| f.name().as_str()))
+        .map_err(FileError::csv(output))?;
     let mut rows = 0u64;
     let mut record: Vec<String> = Vec::new();
     for batch in reader {
-        let batch = batch.with_context(|| format!("reading {}", input.display()))?;
+        let batch = batch.map_err(FileError::arrow(input))?;
         for r in 0..batch.num_rows() {
             record.clear();
             for column in batch.columns() {
@@ -179,11 +189,11 @@ pub fn parquet_to_csv(input: &Path, output: &Path) -> anyhow::Result<u64> {
                     other => unreachable!("checked above: {other}"),
                 });
             }
-            w.write_record(&record)?;
+            w.write_record(&record).map_err(FileError::csv(output))?;
             rows += 1;
         }
     }
-    w.flush()?;
+    w.flush().map_err(FileError::io("writing", output))?;
     Ok(rows)
 }
 
@@ -199,7 +209,7 @@ impl CsvView {
     ///
     /// # Errors
     /// The Parquet file cannot be converted (see [`parquet_to_csv`]).
-    pub fn of(path: &Path) -> anyhow::Result<Self> {
+    pub fn of(path: &Path) -> Result<Self, FileError> {
         if !is_parquet(path) {
             return Ok(Self {
                 path: path.to_owned(),

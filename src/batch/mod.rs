@@ -5,6 +5,7 @@
 //! (`bankscore evaluate-policy`), and each customer's learned uplift per action
 //! (`bankscore uplift`).
 
+mod error;
 mod executor;
 pub mod file_format;
 pub mod outcomes;
@@ -19,4 +20,5 @@ pub mod text;
 pub mod uplift_file;
 pub mod write;
 
+pub use error::FileError;
 pub use executor::{BulkError, BulkExecutor, BULK_NICE};

@@ -9,10 +9,9 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context;
 use arrow_array::builder::{Float64Builder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
@@ -22,6 +21,7 @@ use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use super::file_format::is_parquet;
+use super::FileError;
 use crate::domain::profile::{BuiltinFeature, FeatureKind, EXTRA_PREFIX};
 use crate::domain::validation::{check_customer_id, with_setter, FieldProblem};
 use crate::domain::CustomerProfile;
@@ -41,11 +41,14 @@ struct Layout {
 }
 
 impl Layout {
-    fn from_names<'a>(names: impl Iterator<Item = &'a str> + Clone) -> anyhow::Result<Self> {
+    fn from_names<'a>(
+        path: &Path,
+        names: impl Iterator<Item = &'a str> + Clone,
+    ) -> Result<Self, FileError> {
         let id = names
             .clone()
             .position(|h| h == "customer_id")
-            .context("the input has no customer_id column")?;
+            .ok_or_else(|| FileError::column(path, "the input has no customer_id column"))?;
         let builtin = BuiltinFeature::ALL
             .iter()
             .map(|f| (*f, names.clone().position(|h| h == f.name())))
@@ -65,6 +68,7 @@ impl Layout {
 
 /// A file of customers, read a batch at a time.
 pub struct RowSource {
+    path: PathBuf,
     layout: Arc<Layout>,
     kind: SourceKind,
     rows_read: u64,
@@ -111,35 +115,39 @@ impl RowSource {
     /// # Errors
     /// The file cannot be opened, has no `customer_id` column, or (Parquet) a profile column is
     /// not of a numeric or boolean type.
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    pub fn open(path: &Path) -> Result<Self, FileError> {
+        let file = File::open(path).map_err(FileError::io("reading", path))?;
         let bytes = file.metadata().map_or(0, |m| m.len());
         if is_parquet(path) {
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                .with_context(|| format!("reading Parquet {}", path.display()))?;
+            let builder =
+                ParquetRecordBatchReaderBuilder::try_new(file).map_err(FileError::parquet(path))?;
             let fields = builder.schema().fields().clone();
-            let layout = Layout::from_names(fields.iter().map(|f| f.name().as_str()))?;
+            let layout = Layout::from_names(path, fields.iter().map(|f| f.name().as_str()))?;
             if !textual(fields[layout.id].data_type()) {
-                anyhow::bail!(
-                    "{}: column customer_id is {}, expected text",
-                    path.display(),
+                let problem = format!(
+                    "column customer_id is {}, expected text",
                     fields[layout.id].data_type()
                 );
+                return Err(FileError::column(path, problem));
             }
             for c in layout.feature_columns() {
                 let f = &fields[c];
                 if !numeric(f.data_type()) {
-                    anyhow::bail!(
-                        "{}: column {} is {}, expected a number or boolean",
-                        path.display(),
+                    let problem = format!(
+                        "column {} is {}, expected a number or boolean",
                         f.name(),
                         f.data_type()
                     );
+                    return Err(FileError::column(path, problem));
                 }
             }
             let size = builder.metadata().file_metadata().num_rows().max(0) as u64;
-            let reader = builder.with_batch_size(BATCH_ROWS).build()?;
+            let reader = builder
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(FileError::parquet(path))?;
             return Ok(Self {
+                path: path.to_owned(),
                 layout: Arc::new(layout),
                 kind: SourceKind::Parquet(reader),
                 rows_read: 0,
@@ -149,9 +157,15 @@ impl RowSource {
         let mut reader = csv::ReaderBuilder::new()
             .buffer_capacity(1 << 20)
             .from_reader(file);
-        let headers: Vec<String> = reader.headers()?.iter().map(str::to_owned).collect();
-        let layout = Layout::from_names(headers.iter().map(String::as_str))?;
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(FileError::csv(path))?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let layout = Layout::from_names(path, headers.iter().map(String::as_str))?;
         Ok(Self {
+            path: path.to_owned(),
             layout: Arc::new(layout),
             kind: SourceKind::Csv(reader, headers),
             rows_read: 0,
@@ -174,17 +188,21 @@ impl RowSource {
     ///
     /// # Errors
     /// The file is malformed.
-    pub fn next_batch(&mut self) -> anyhow::Result<Option<Rows>> {
+    pub fn next_batch(&mut self) -> Result<Option<Rows>, FileError> {
         let first_row = self.rows_read + 1;
+        let path = &self.path;
         let (batch, lines, bad_cells) = match &mut self.kind {
             SourceKind::Csv(reader, headers) => {
-                match read_csv_batch(reader, headers, &self.layout)? {
+                match read_csv_batch(path, reader, headers, &self.layout)? {
                     Some(read) => read,
                     None => return Ok(None),
                 }
             }
             SourceKind::Parquet(reader) => match reader.next() {
-                Some(batch) => (batch?, Vec::new(), Vec::new()),
+                Some(batch) => {
+                    let batch = batch.map_err(FileError::arrow(path))?;
+                    (batch, Vec::new(), Vec::new())
+                }
                 None => return Ok(None),
             },
         };
@@ -210,10 +228,11 @@ type CsvBatch = (RecordBatch, Vec<u64>, Vec<BadCell>);
 /// for every profile column (empty = null), other columns left out. A cell that is not a number
 /// becomes null and a [`BadCell`] that rejects its row.
 fn read_csv_batch(
+    path: &Path,
     reader: &mut csv::Reader<File>,
     headers: &[String],
     layout: &Layout,
-) -> anyhow::Result<Option<CsvBatch>> {
+) -> Result<Option<CsvBatch>, FileError> {
     enum Col {
         Skip,
         Id(StringBuilder),
@@ -240,7 +259,11 @@ fn read_csv_batch(
     let mut lines = Vec::with_capacity(BATCH_ROWS);
     let mut bad_cells = Vec::new();
     let mut record = csv::ByteRecord::new();
-    while lines.len() < BATCH_ROWS && reader.read_byte_record(&mut record)? {
+    while lines.len() < BATCH_ROWS
+        && reader
+            .read_byte_record(&mut record)
+            .map_err(FileError::csv(path))?
+    {
         let row = lines.len();
         lines.push(record.position().map_or(0, |p| p.line()));
         for (c, col) in cols.iter_mut().enumerate() {
@@ -297,7 +320,8 @@ fn read_csv_batch(
         )),
         arrays,
         &arrow_array::RecordBatchOptions::new().with_row_count(Some(lines.len())),
-    )?;
+    )
+    .map_err(FileError::arrow(path))?;
     Ok(Some((batch, lines, bad_cells)))
 }
 

@@ -8,15 +8,14 @@
 //! (`p_control − p.<action id>`, the churn reduction the action buys). Actions on their catalog
 //! prior have no columns: their uplift is not a model of this customer.
 
-use std::path::Path;
-
-use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
 
 use super::file_format::is_parquet;
 use super::read::{ProfileColumns, RowProblem, RowSource, BLOCK_ROWS};
 use super::staged::Staged;
+use super::FileError;
 use crate::domain::CustomerProfile;
-use crate::model_store::{load_bundle, LoadedModel};
+use crate::model_store::{load_bundle, BundleError, LoadedModel};
 
 /// What [`write_uplift`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -42,6 +41,39 @@ impl std::fmt::Display for UpliftColumns {
     }
 }
 
+/// Why `bankscore uplift` stopped; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum UpliftFileError {
+    /// The bundle does not load.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// The bundle has no `uplift/` models.
+    #[error(
+        "{} has no learned uplift (no uplift/ models): train them with `bankscore train-uplift \
+         --bundle {} --history <campaign history> --out <new version>`",
+        .0.display(),
+        .0.display()
+    )]
+    NoLearnedUplift(PathBuf),
+    /// The customers file cannot be read, or the output written.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A row with a bad or missing value.
+    #[error("{} {place} {position}, field {field}: {reason}; nothing was written", input.display())]
+    BadRow {
+        /// The customers file.
+        input: PathBuf,
+        /// `line` (CSV) or `row` (Parquet).
+        place: &'static str,
+        /// The line or row number.
+        position: u64,
+        /// The field, named as the API names it.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
 /// Loads the bundle at `bundle_dir` as the server would, reads the customers of `input` (CSV or
 /// Parquet, the columns of a training or scoring file), computes each one's learned uplift, and
 /// writes `out` (CSV, the columns of the module documentation), whole or not at all.
@@ -50,16 +82,15 @@ impl std::fmt::Display for UpliftColumns {
 /// The bundle does not load or has no learned uplift; the input cannot be read; a row has a bad
 /// or missing value (named by its line, or row for Parquet, and field: nothing is written);
 /// `out` cannot be written.
-pub fn write_uplift(bundle_dir: &Path, input: &Path, out: &Path) -> anyhow::Result<UpliftColumns> {
+pub fn write_uplift(
+    bundle_dir: &Path,
+    input: &Path,
+    out: &Path,
+) -> Result<UpliftColumns, UpliftFileError> {
     let bundle: LoadedModel = load_bundle(bundle_dir)?;
     let model = &bundle.scoring;
     let Some(uplift) = &model.uplift else {
-        bail!(
-            "{} has no learned uplift (no uplift/ models): train them with `bankscore \
-             train-uplift --bundle {} --history <campaign history> --out <new version>`",
-            bundle_dir.display(),
-            bundle_dir.display()
-        );
+        return Err(UpliftFileError::NoLearnedUplift(bundle_dir.to_owned()));
     };
     let actions = &model.actions.actions;
     let learned: Vec<usize> = (0..actions.len())
@@ -69,7 +100,7 @@ pub fn write_uplift(bundle_dir: &Path, input: &Path, out: &Path) -> anyhow::Resu
     let place = if is_parquet(input) { "row" } else { "line" };
     let mut staged = Staged::new();
     let mut rows = 0u64;
-    let mut failure: Option<anyhow::Error> = None;
+    let mut failure: Option<UpliftFileError> = None;
     let written = staged.write(out, |w| {
         let mut w = csv::Writer::from_writer(w);
         let mut record = vec!["customer_id".to_owned(), "p_control".to_owned()];
@@ -86,7 +117,7 @@ pub fn write_uplift(bundle_dir: &Path, input: &Path, out: &Path) -> anyhow::Resu
                 Ok(Some(batch)) => batch,
                 Ok(None) => return w.flush(),
                 Err(e) => {
-                    failure = Some(e);
+                    failure = Some(e.into());
                     return Ok(());
                 }
             };
@@ -96,12 +127,12 @@ pub fn write_uplift(bundle_dir: &Path, input: &Path, out: &Path) -> anyhow::Resu
                 columns.fill_block(start, &mut profiles[..n], &mut problems[..n]);
                 for (k, (profile, problem)) in profiles[..n].iter().zip(&problems).enumerate() {
                     let i = start + k;
-                    let bad = |field: &str, reason: &str| {
-                        anyhow::anyhow!(
-                            "{} {place} {}, field {field}: {reason}; nothing was written",
-                            input.display(),
-                            batch.position(i)
-                        )
+                    let bad = |field: &str, reason: &str| UpliftFileError::BadRow {
+                        input: input.to_owned(),
+                        place,
+                        position: batch.position(i),
+                        field: field.to_owned(),
+                        reason: reason.to_owned(),
                     };
                     if let Some((field, reason)) = problem {
                         failure = Some(bad(field, reason));
@@ -138,11 +169,9 @@ pub fn write_uplift(bundle_dir: &Path, input: &Path, out: &Path) -> anyhow::Resu
     if let Some(e) = failure {
         return Err(e);
     }
-    written.map_err(|(path, e)| anyhow::anyhow!("writing {}: {e}", path.display()))?;
-    staged
-        .commit()
-        .map_err(|(path, e)| anyhow::anyhow!("writing {}: {e}", path.display()))
-        .context("the uplift file")?;
+    let unwritten = |(path, e): (PathBuf, std::io::Error)| FileError::io("writing", &path)(e);
+    written.map_err(unwritten)?;
+    staged.commit().map_err(unwritten)?;
     Ok(UpliftColumns {
         out: out.to_owned(),
         rows,
