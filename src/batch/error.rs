@@ -53,6 +53,14 @@ pub enum FileError {
         /// What is wrong.
         problem: String,
     },
+    /// The model's catalog or features do not fit the output's coded columns.
+    #[error("the model has {actions} actions and {features} features; the output's coded columns hold at most 32,767 of each")]
+    TooLarge {
+        /// Actions, "no action" included.
+        actions: usize,
+        /// Features.
+        features: usize,
+    },
     /// A column the file needs is missing, or of a type that cannot hold it.
     #[error("{}: {problem}", path.display())]
     Column {

@@ -10,11 +10,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context;
-
 use super::read::{ProfileColumns, RowProblem, RowSource, Rows, BLOCK_ROWS};
 use super::text::csv_field;
 use super::write::{render_csv, Output, RowSink, ScoredColumns, REASONS};
+use super::FileError;
 use crate::domain::{AssessOptions, BlockScratch, CustomerProfile, ValueTier};
 use crate::model_store::LoadedModel;
 use crate::progress::Progress;
@@ -126,17 +125,17 @@ pub fn score_file(
     output: &Path,
     rejects: &Path,
     threads: usize,
-) -> anyhow::Result<ScoreSummary> {
+) -> Result<ScoreSummary, FileError> {
     keep_freed_memory();
     let mut source = RowSource::open(input)?;
     let out = Output::new(&model.scoring, source.id_type())?;
     let mut sink = RowSink::create(output, &out)?;
     let render_text = sink.takes_text();
-    let mut rej = std::io::BufWriter::new(
-        std::fs::File::create(rejects)
-            .with_context(|| format!("creating {}", rejects.display()))?,
-    );
-    writeln!(rej, "position,customer_id,field,reason")?;
+    let rejects_file =
+        std::fs::File::create(rejects).map_err(FileError::io("creating", rejects))?;
+    let mut rej = std::io::BufWriter::new(rejects_file);
+    writeln!(rej, "position,customer_id,field,reason")
+        .map_err(FileError::io("writing", rejects))?;
     let out = &out;
     // Reading runs one batch ahead of scoring and writing one behind it, so the three overlap.
     // Each scoring thread takes whole batches as they come (no per-batch join holding a core
@@ -145,7 +144,7 @@ pub fn score_file(
     std::thread::scope(|s| {
         let (batches_tx, batches_rx) = std::sync::mpsc::sync_channel::<(u64, Rows)>(threads);
         let (chunks_tx, chunks_rx) = std::sync::mpsc::sync_channel::<(u64, Chunk)>(threads);
-        let reader = s.spawn(move || -> anyhow::Result<()> {
+        let reader = s.spawn(move || -> Result<(), FileError> {
             let mut seq = 0;
             while let Some(rows) = source.next_batch()? {
                 if batches_tx.send((seq, rows)).is_err() {
@@ -155,7 +154,7 @@ pub fn score_file(
             }
             Ok(())
         });
-        let writer = s.spawn(move || -> anyhow::Result<ScoreSummary> {
+        let writer = s.spawn(move || -> Result<ScoreSummary, FileError> {
             let mut summary = ScoreSummary::default();
             let mut progress = Progress::new("scoring", "rows");
             let mut waiting = std::collections::BTreeMap::new();
@@ -163,7 +162,9 @@ pub fn score_file(
             for (seq, chunk) in chunks_rx {
                 waiting.insert(seq, chunk);
                 while let Some(chunk) = waiting.remove(&next) {
-                    summary.record(&chunk, out, &mut rej)?;
+                    summary
+                        .record(&chunk, out, &mut rej)
+                        .map_err(FileError::io("writing", rejects))?;
                     match &chunk.text {
                         Some(text) => sink.write_rendered(text)?,
                         None => sink.write(&chunk.table)?,
@@ -175,23 +176,26 @@ pub fn score_file(
             }
             progress.finish(summary.scored + summary.rejected);
             sink.finish()?;
-            rej.flush()?;
+            rej.flush().map_err(FileError::io("writing", rejects))?;
             Ok(summary)
         });
         let batches = std::sync::Arc::new(std::sync::Mutex::new(batches_rx));
         let scorers: Vec<_> = (0..threads)
             .map(|_| {
                 let (batches, chunks_tx) = (batches.clone(), chunks_tx.clone());
-                s.spawn(move || -> anyhow::Result<()> {
+                s.spawn(move || -> Result<(), FileError> {
                     loop {
                         let next = batches.lock().expect("a scoring thread panicked").recv();
                         let Ok((seq, rows)) = next else {
                             return Ok(());
                         };
                         let columns = ProfileColumns::new(&rows);
-                        let mut chunk = score_file_batch(model, out, &rows, &columns)?;
+                        let mut chunk = score_file_batch(model, out, &rows, &columns)
+                            .map_err(FileError::arrow(output))?;
                         if render_text {
-                            chunk.text = Some(render_csv(&chunk.table)?);
+                            let text = render_csv(&chunk.table)
+                                .map_err(FileError::io("writing", output))?;
+                            chunk.text = Some(text);
                         }
                         if chunks_tx.send((seq, chunk)).is_err() {
                             return Ok(()); // the writer failed; its error is reported
@@ -235,7 +239,7 @@ impl ScoreSummary {
         chunk: &Chunk,
         out: &Output,
         rejects: &mut impl Write,
-    ) -> anyhow::Result<()> {
+    ) -> std::io::Result<()> {
         let c = &chunk.scored;
         self.scored += c.len() as u64;
         for (tier, n) in ValueTier::ALL.iter().zip(c.tiers) {
@@ -276,7 +280,7 @@ fn score_file_batch(
     out: &Output,
     rows: &Rows,
     columns: &ProfileColumns<'_>,
-) -> anyhow::Result<Chunk> {
+) -> Result<Chunk, arrow_schema::ArrowError> {
     let opts = AssessOptions {
         max_reasons: REASONS,
         include_ineligible: false,

@@ -7,10 +7,9 @@
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context;
 use arrow_array::builder::{Float64Builder, Int16Builder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int16Type, Int8Type};
@@ -25,6 +24,7 @@ use parquet::schema::types::ColumnPath;
 use super::file_format::is_parquet;
 use super::parquet_out::ParquetSink;
 use super::text::{csv_field, push_fixed4};
+use super::FileError;
 use crate::domain::{Assessment, ScoringModel, ValueTier};
 
 /// Churn reasons written per customer (`reason_1` … with their contributions).
@@ -70,7 +70,7 @@ impl Output {
     ///
     /// # Errors
     /// The catalog or the model has more than 32,767 actions or features.
-    pub fn new(model: &ScoringModel, id_type: DataType) -> anyhow::Result<Self> {
+    pub fn new(model: &ScoringModel, id_type: DataType) -> Result<Self, FileError> {
         let mut actions: Vec<&str> = model
             .actions
             .actions
@@ -84,10 +84,12 @@ impl Output {
             .iter()
             .map(|f| f.name.as_str())
             .collect();
-        anyhow::ensure!(
-            actions.len() <= i16::MAX as usize && features.len() <= i16::MAX as usize,
-            "too many actions or features for the output's dictionaries"
-        );
+        if actions.len() > i16::MAX as usize || features.len() > i16::MAX as usize {
+            return Err(FileError::TooLarge {
+                actions: actions.len(),
+                features: features.len(),
+            });
+        }
         let code = |k: DataType| DataType::Dictionary(Box::new(k), Box::new(DataType::Utf8));
         let float = |n: &str| Field::new(n, DataType::Float64, false);
         let mut fields = vec![
@@ -261,7 +263,11 @@ impl ScoredColumns {
     ///
     /// # Errors
     /// Arrow refuses the columns (a bug).
-    pub fn finish_table(&mut self, out: &Output, ids: &ArrayRef) -> anyhow::Result<RecordBatch> {
+    pub fn finish_table(
+        &mut self,
+        out: &Output,
+        ids: &ArrayRef,
+    ) -> Result<RecordBatch, arrow_schema::ArrowError> {
         let n = self.rows.len();
         let contiguous = self
             .rows
@@ -304,7 +310,7 @@ impl ScoredColumns {
         }
         columns.push(Arc::new(self.candidates.finish()));
         columns.push(float(take(&mut self.propensity)));
-        Ok(RecordBatch::try_new(out.schema.clone(), columns)?)
+        RecordBatch::try_new(out.schema.clone(), columns)
     }
 }
 
@@ -317,7 +323,12 @@ const WRITE_BATCH_ROWS: usize = 8_192;
 const ROW_GROUP_ROWS: usize = 131_072;
 
 /// Where scored rows go.
-pub enum RowSink {
+pub struct RowSink {
+    path: PathBuf,
+    kind: Sink,
+}
+
+enum Sink {
     /// CSV text.
     Csv(std::io::BufWriter<File>),
     /// Parquet.
@@ -329,8 +340,12 @@ impl RowSink {
     ///
     /// # Errors
     /// The file cannot be created.
-    pub fn create(path: &Path, out: &Output) -> anyhow::Result<Self> {
-        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    pub fn create(path: &Path, out: &Output) -> Result<Self, FileError> {
+        let file = File::create(path).map_err(FileError::io("creating", path))?;
+        let sink = |kind| Self {
+            path: path.to_owned(),
+            kind,
+        };
         if is_parquet(path) {
             // A dictionary page pays only for the candidate lists (mostly empty); amounts and ids
             // are nearly unique, and the coded columns are written from their codes (see
@@ -343,42 +358,44 @@ impl RowSink {
                 .set_column_dictionary_enabled(candidates.clone(), true)
                 .set_column_statistics_enabled(candidates, EnabledStatistics::None)
                 .build();
-            let sink = ParquetSink::new(file, out.schema.clone(), props, ROW_GROUP_ROWS)?;
-            return Ok(Self::Parquet(Box::new(sink)));
+            let parquet = ParquetSink::new(file, out.schema.clone(), props, ROW_GROUP_ROWS)
+                .map_err(FileError::parquet(path))?;
+            return Ok(sink(Sink::Parquet(Box::new(parquet))));
         }
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        writeln!(w, "{}", OUTPUT_COLUMNS.join(","))?;
-        Ok(Self::Csv(w))
+        writeln!(w, "{}", OUTPUT_COLUMNS.join(",")).map_err(FileError::io("writing", path))?;
+        Ok(sink(Sink::Csv(w)))
     }
 
     /// Appends a batch of scored customers.
     ///
     /// # Errors
     /// The write fails.
-    pub fn write(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), FileError> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        match self {
-            Self::Csv(w) => write_csv(w, batch)?,
-            Self::Parquet(w) => w.write(batch)?,
+        let path = &self.path;
+        match &mut self.kind {
+            Sink::Csv(w) => write_csv(w, batch).map_err(FileError::io("writing", path)),
+            Sink::Parquet(w) => w.write(batch).map_err(FileError::parquet(path)),
         }
-        Ok(())
     }
 
     /// Whether the sink takes CSV text rendered ahead by [`render_csv`] (see
     /// [`RowSink::write_rendered`]) rather than batches.
     pub fn takes_text(&self) -> bool {
-        matches!(self, Self::Csv(_))
+        matches!(self.kind, Sink::Csv(_))
     }
 
     /// Appends CSV rows rendered by [`render_csv`] (a CSV sink; others ignore them).
     ///
     /// # Errors
     /// The write fails.
-    pub fn write_rendered(&mut self, text: &[u8]) -> anyhow::Result<()> {
-        if let Self::Csv(w) = self {
-            w.write_all(text)?;
+    pub fn write_rendered(&mut self, text: &[u8]) -> Result<(), FileError> {
+        if let Sink::Csv(w) = &mut self.kind {
+            w.write_all(text)
+                .map_err(FileError::io("writing", &self.path))?;
         }
         Ok(())
     }
@@ -387,12 +404,12 @@ impl RowSink {
     ///
     /// # Errors
     /// The final write fails.
-    pub fn finish(self) -> anyhow::Result<()> {
-        match self {
-            Self::Csv(mut w) => w.flush()?,
-            Self::Parquet(w) => w.finish()?,
+    pub fn finish(self) -> Result<(), FileError> {
+        let path = &self.path;
+        match self.kind {
+            Sink::Csv(mut w) => w.flush().map_err(FileError::io("writing", path)),
+            Sink::Parquet(w) => w.finish().map_err(FileError::parquet(path)),
         }
-        Ok(())
     }
 }
 
