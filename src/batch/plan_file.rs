@@ -3,9 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context};
-
 use super::plan::{self, Assignment, Candidates, Plan};
+use super::FileError;
 
 /// The columns of a plan file, in order. `action` is the offered action for `target` rows and
 /// the action a `control` customer would have been offered (their highest-EV option; empty when
@@ -125,6 +124,44 @@ impl std::fmt::Display for PlanReport<'_> {
     }
 }
 
+/// Why `bankscore plan` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    /// A campaign setting out of range, named by its flag.
+    #[error("--{}: {source}", .source.field().replace('_', "-"))]
+    Setting {
+        /// The rule broken.
+        source: plan::CampaignError,
+    },
+    /// The scored file cannot be read, or the plan written.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// The scored file lacks a column `plan` needs.
+    #[error("{} has no `{column}` column (is it the output of `bankscore score`?)", path.display())]
+    NoColumn {
+        /// The scored file.
+        path: std::path::PathBuf,
+        /// The column.
+        column: &'static str,
+    },
+    /// A row that cannot be planned, by its line.
+    #[error("line {line}: {problem}")]
+    Row {
+        /// 1-based line (the header is line 1).
+        line: u64,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A customer the campaign rules refuse, by its line.
+    #[error("line {line}, {}: {source}", .source.field())]
+    Customer {
+        /// 1-based line.
+        line: u64,
+        /// The rule broken.
+        source: plan::CampaignError,
+    },
+}
+
 /// Reads `scored` (the output of `bankscore score`), plans, and writes `out`: one row per
 /// customer with its decision, in the columns of [`PLAN_HEADER`].
 ///
@@ -134,26 +171,24 @@ pub fn plan_csv(
     scored: &Path,
     settings: &CampaignFile,
     out: &Path,
-) -> anyhow::Result<PlannedCampaign> {
+) -> Result<PlannedCampaign, PlanFileError> {
     let rules = plan::CampaignRules {
         campaign_id: &settings.campaign_id,
         budget: settings.budget,
         control_share: settings.control_share,
     };
-    let mut campaign = plan::Campaign::new(rules).map_err(|e| {
-        let flag = format!("--{}", e.field().replace('_', "-"));
-        anyhow::anyhow!("{flag}: {e}")
-    })?;
-    let mut reader =
-        csv::Reader::from_path(scored).with_context(|| format!("reading {}", scored.display()))?;
-    let headers = reader.headers()?.clone();
-    let col = |name: &str| {
-        headers.iter().position(|h| h == name).with_context(|| {
-            format!(
-                "{} has no `{name}` column (is it the output of `bankscore score`?)",
-                scored.display()
-            )
-        })
+    let mut campaign =
+        plan::Campaign::new(rules).map_err(|source| PlanFileError::Setting { source })?;
+    let mut reader = csv::Reader::from_path(scored).map_err(FileError::csv(scored))?;
+    let headers = reader.headers().map_err(FileError::csv(scored))?.clone();
+    let col = |column: &'static str| {
+        headers
+            .iter()
+            .position(|h| h == column)
+            .ok_or_else(|| PlanFileError::NoColumn {
+                path: scored.to_owned(),
+                column,
+            })
     };
     let (id_col, churn_col, var_col, cand_col) = (
         col("customer_id")?,
@@ -162,21 +197,25 @@ pub fn plan_csv(
         col("candidates")?,
     );
     let mut record = csv::StringRecord::new();
-    while reader.read_record(&mut record)? {
+    while reader
+        .read_record(&mut record)
+        .map_err(FileError::csv(scored))?
+    {
         let line = record.position().map_or(0, |p| p.line());
+        let row = |problem: String| PlanFileError::Row { line, problem };
         let id = record.get(id_col).unwrap_or("");
         let churn: f64 = record
             .get(churn_col)
             .unwrap_or("")
             .parse()
-            .with_context(|| format!("line {line}: churn_probability is not a number"))?;
+            .map_err(|_| row("churn_probability is not a number".into()))?;
         let var: f64 = record
             .get(var_col)
             .unwrap_or("")
             .parse()
             .ok()
             .filter(|v: &f64| v.is_finite())
-            .with_context(|| format!("line {line}: value_at_risk is not a finite number"))?;
+            .ok_or_else(|| row("value_at_risk is not a finite number".into()))?;
         let mut actions = Vec::new();
         for part in record
             .get(cand_col)
@@ -188,11 +227,13 @@ pub fn plan_csv(
             let (Some(action), Some(ev), Some(cost), None) =
                 (it.next(), it.next(), it.next(), it.next())
             else {
-                bail!("line {line}: candidate `{part}` is not action:expected_value:cost");
+                return Err(row(format!(
+                    "candidate `{part}` is not action:expected_value:cost"
+                )));
             };
             let parse = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
             let (Some(ev), Some(cost)) = (parse(ev), parse(cost)) else {
-                bail!("line {line}: candidate `{part}` has a non-numeric value");
+                return Err(row(format!("candidate `{part}` has a non-numeric value")));
             };
             actions.push((action, ev, cost));
         }
@@ -206,7 +247,7 @@ pub fn plan_csv(
                 });
         campaign
             .add(id, churn, var, candidate_actions)
-            .map_err(|e| anyhow::anyhow!("line {line}, {}: {e}", e.field()))?;
+            .map_err(|source| PlanFileError::Customer { line, source })?;
     }
     let limits = campaign.limits(|action| {
         let given = settings.capacity.iter().find(|(n, _)| n == action);
@@ -230,14 +271,36 @@ pub fn plan_csv(
             naive.join().expect("naive planning panicked"),
         )
     });
-    let mut w = std::io::BufWriter::with_capacity(
-        1 << 20,
-        std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
-    );
+    let file = std::fs::File::create(out).map_err(FileError::io("creating", out))?;
+    write_plan(
+        std::io::BufWriter::with_capacity(1 << 20, file),
+        settings,
+        &candidates,
+        &ids,
+        &value_at_risk,
+        &chosen,
+    )
+    .map_err(FileError::io("writing", out))?;
+    Ok(PlannedCampaign {
+        candidates,
+        plan: chosen,
+        naive,
+    })
+}
+
+/// The plan's rows, in the columns of [`PLAN_HEADER`].
+fn write_plan(
+    mut w: impl Write,
+    settings: &CampaignFile,
+    candidates: &Candidates,
+    ids: &[String],
+    value_at_risk: &[f64],
+    chosen: &Plan,
+) -> std::io::Result<()> {
     writeln!(w, "{PLAN_HEADER}")?;
     for (i, a) in chosen.assignments.iter().enumerate() {
         let (id, var) = (&ids[i], value_at_risk[i]);
-        let p = plan::propensity(&candidates, i, *a, settings.control_share);
+        let p = plan::propensity(candidates, i, *a, settings.control_share);
         match a {
             Assignment::None => writeln!(w, "{id},none,,0,0,{var},{p}")?,
             Assignment::Control => {
@@ -256,10 +319,5 @@ pub fn plan_csv(
             }
         }
     }
-    w.flush()?;
-    Ok(PlannedCampaign {
-        candidates,
-        plan: chosen,
-        naive,
-    })
+    w.flush()
 }
