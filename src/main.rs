@@ -10,7 +10,7 @@ fn main() -> std::process::ExitCode {
     match cli::Cli::parse().run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cli::one_line(&e));
             std::process::ExitCode::FAILURE
         }
     }

@@ -128,10 +128,10 @@ impl std::fmt::Display for PlanReport<'_> {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
     /// A campaign setting out of range, named by its flag.
-    #[error("--{}: {source}", .source.field().replace('_', "-"))]
+    #[error("--{}: {rule}", .rule.field().replace('_', "-"))]
     Setting {
         /// The rule broken.
-        source: plan::CampaignError,
+        rule: plan::CampaignError,
     },
     /// The scored file cannot be read, or the plan written.
     #[error(transparent)]
@@ -153,12 +153,12 @@ pub enum PlanFileError {
         problem: String,
     },
     /// A customer the campaign rules refuse, by its line.
-    #[error("line {line}, {}: {source}", .source.field())]
+    #[error("line {line}, {}: {rule}", .rule.field())]
     Customer {
         /// 1-based line.
         line: u64,
         /// The rule broken.
-        source: plan::CampaignError,
+        rule: plan::CampaignError,
     },
 }
 
@@ -178,7 +178,7 @@ pub fn plan_csv(
         control_share: settings.control_share,
     };
     let mut campaign =
-        plan::Campaign::new(rules).map_err(|source| PlanFileError::Setting { source })?;
+        plan::Campaign::new(rules).map_err(|rule| PlanFileError::Setting { rule })?;
     let mut reader = csv::Reader::from_path(scored).map_err(FileError::csv(scored))?;
     let headers = reader.headers().map_err(FileError::csv(scored))?.clone();
     let col = |column: &'static str| {
@@ -247,7 +247,7 @@ pub fn plan_csv(
                 });
         campaign
             .add(id, churn, var, candidate_actions)
-            .map_err(|source| PlanFileError::Customer { line, source })?;
+            .map_err(|rule| PlanFileError::Customer { line, rule })?;
     }
     let limits = campaign.limits(|action| {
         let given = settings.capacity.iter().find(|(n, _)| n == action);

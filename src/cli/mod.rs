@@ -121,6 +121,23 @@ impl Cli {
     }
 }
 
+/// An error and its causes as one line, joined with `: `; a cause the message before it already
+/// ends with (a typed error that shows its source) is not repeated.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// A flag whose values are the serde names of a library enum (`names`, shown in `--help`).
 fn named<T>(names: &'static [&'static str]) -> impl TypedValueParser<Value = T>
 where
@@ -188,6 +205,21 @@ mod tests {
     fn the_arguments_are_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_error_is_one_line_without_a_cause_said_twice() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("reading a.csv: {source}")]
+        struct Reading {
+            source: std::io::Error,
+        }
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::from(Reading { source: io }).context("loading the history");
+        assert_eq!(
+            one_line(&e),
+            "loading the history: reading a.csv: no such file"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub struct PlanArgs {
     #[arg(long)]
     out: PathBuf,
     /// Total budget.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     budget: f64,
     /// Per-action capacity, e.g. rm_call=5000 (repeatable, or comma-separated).
     #[arg(long, value_delimiter = ',', value_parser = parse_capacity)]
