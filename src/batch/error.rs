@@ -17,10 +17,12 @@ pub enum FileError {
         source: std::io::Error,
     },
     /// Not readable as CSV (e.g. a row with the wrong number of fields).
-    #[error("{}: {source}", path.display())]
+    #[error("{}{}: {source}", path.display(), at_line(*.line))]
     Csv {
         /// The file.
         path: PathBuf,
+        /// 1-based line (the header is line 1); 0 when the reader could not say.
+        line: u64,
         /// What the CSV reader said.
         #[source]
         source: csv::Error,
@@ -71,6 +73,15 @@ pub enum FileError {
     },
 }
 
+/// " line N", or nothing when the line is not known.
+fn at_line(line: u64) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(" line {line}")
+    }
+}
+
 impl FileError {
     /// The I/O error `what`ing `path`.
     pub fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Self + 'a {
@@ -81,10 +92,11 @@ impl FileError {
         }
     }
 
-    /// The CSV error of `path`.
+    /// The CSV error of `path`, at the line the reader was on.
     pub fn csv(path: &Path) -> impl FnOnce(csv::Error) -> Self + '_ {
         move |source| Self::Csv {
             path: path.to_owned(),
+            line: source.position().map_or(0, csv::Position::line),
             source,
         }
     }

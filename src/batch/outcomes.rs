@@ -228,7 +228,9 @@ fn write_outputs(
     joined: &[Option<bool>],
 ) -> Result<OutcomesRun, OutcomesError> {
     let mut staged = Staged::new();
-    let io = |(path, source)| OutcomesError::Io { path, source };
+    let io = |(path, source): (PathBuf, std::io::Error)| {
+        OutcomesError::from(crate::batch::FileError::io("writing", &path)(source))
+    };
     let markdown = report::markdown(&measured);
     staged
         .write(files.report, |w| w.write_all(markdown.as_bytes()))

@@ -259,7 +259,9 @@ pub fn run(files: &PolicyEvalFiles) -> Result<PolicyEvaluation, PolicyEvalError>
         &files.log,
         &BundlePolicy::of(&candidate.scoring),
     )?;
-    let io = |(path, source)| PolicyEvalError::Io { path, source };
+    let io = |(path, source): (PathBuf, std::io::Error)| {
+        PolicyEvalError::from(crate::batch::FileError::io("writing", &path)(source))
+    };
     let mut staged = Staged::new();
     if let Some(path) = &files.json {
         staged

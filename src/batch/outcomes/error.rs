@@ -6,26 +6,9 @@ use std::path::PathBuf;
 /// Why `bankscore outcomes` stopped; nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum OutcomesError {
-    /// A file could not be opened, read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Not readable as CSV (e.g. a row with the wrong number of fields).
-    #[error("{} line {line}: {source}", path.display())]
-    Csv {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line (the header is line 1).
-        line: u64,
-        /// The cause.
-        #[source]
-        source: csv::Error,
-    },
+    /// A file could not be opened, read or written, or is not CSV.
+    #[error(transparent)]
+    File(#[from] crate::batch::FileError),
     /// A required column is not in the header.
     #[error("{} line 1: no `{column}` column", path.display())]
     MissingColumn {

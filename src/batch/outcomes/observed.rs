@@ -10,6 +10,7 @@ use super::read::read_outcomes;
 use super::realtime::parse_line;
 use super::OutcomesError;
 use crate::audit::{CustomerHasher, HashKey, OutcomeRecord};
+use crate::batch::FileError;
 
 /// Outcomes by customer hash, with the line each was read from.
 pub(super) type Observed = HashMap<String, (bool, u64)>;
@@ -30,10 +31,7 @@ pub(super) fn read_observed(
     hash_key: Option<&HashKey>,
     campaign: Option<&str>,
 ) -> Result<(Observed, u64), OutcomesError> {
-    let io = |source| OutcomesError::Io {
-        path: path.into(),
-        source,
-    };
+    let io = |source| OutcomesError::from(FileError::io("reading", path)(source));
     let mut first = [0u8; 256];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut first))
@@ -59,10 +57,7 @@ pub(super) fn read_observed(
 /// The outcomes log: one [`OutcomeRecord`] per line, the last per customer of `campaign` kept;
 /// also the number of lines of other campaigns.
 fn read_outcome_log(path: &Path, campaign: Option<&str>) -> Result<(Observed, u64), OutcomesError> {
-    let text = std::fs::read_to_string(path).map_err(|source| OutcomesError::Io {
-        path: path.into(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(FileError::io("reading", path))?;
     let (mut observed, mut other_campaigns) = (Observed::new(), 0);
     for (i, raw) in text.lines().enumerate() {
         if raw.trim().is_empty() {

@@ -4,13 +4,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::{Decision, DecisionRow, OutcomesError};
+use crate::batch::FileError;
 
 pub(super) fn csv_error(path: &Path, source: csv::Error) -> OutcomesError {
-    OutcomesError::Csv {
-        path: path.into(),
-        line: source.position().map_or(0, |p| p.line()),
-        source,
-    }
+    FileError::csv(path)(source).into()
 }
 
 /// A CSV file with its header and the positions of the columns asked for.
@@ -18,10 +15,7 @@ pub(super) fn open(
     path: &Path,
     columns: &[&'static str],
 ) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord, Vec<usize>), OutcomesError> {
-    let file = std::fs::File::open(path).map_err(|source| OutcomesError::Io {
-        path: path.into(),
-        source,
-    })?;
+    let file = std::fs::File::open(path).map_err(FileError::io("reading", path))?;
     let mut reader = csv::Reader::from_reader(file);
     let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
     let positions = columns

@@ -106,10 +106,7 @@ pub(super) fn read_audit_decisions(
     let mut last: Vec<(usize, u64, AuditEntry)> = Vec::new();
     let mut position: HashMap<String, usize> = HashMap::new();
     for (f, path) in files.iter().enumerate() {
-        let io = |source| OutcomesError::Io {
-            path: path.clone(),
-            source,
-        };
+        let io = |source| OutcomesError::from(crate::batch::FileError::io("reading", path)(source));
         let text = std::fs::read_to_string(path).map_err(io)?;
         for (i, raw) in text.lines().enumerate() {
             if raw.trim().is_empty() {

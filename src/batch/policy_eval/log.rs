@@ -62,10 +62,7 @@ impl LogReader {
         catalog: &ActionCatalog,
         churn: &ChurnModel,
     ) -> Result<Self, PolicyEvalError> {
-        let file = File::open(path).map_err(|source| PolicyEvalError::Io {
-            path: path.into(),
-            source,
-        })?;
+        let file = File::open(path).map_err(crate::batch::FileError::io("reading", path))?;
         let mut reader = csv::Reader::from_reader(file);
         let headers = reader
             .headers()
@@ -260,9 +257,5 @@ impl LogReader {
 }
 
 fn csv_error(path: &Path, source: csv::Error) -> PolicyEvalError {
-    PolicyEvalError::Csv {
-        path: path.into(),
-        line: source.position().map_or(0, csv::Position::line),
-        source,
-    }
+    crate::batch::FileError::csv(path)(source).into()
 }
