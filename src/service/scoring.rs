@@ -42,19 +42,9 @@ impl ScoringApi {
             pipeline: Pipeline::new(p.store(), p.audit().cloned(), metrics),
         }
     }
-
-    async fn answer<T: super::pipeline::Question>(
-        &self,
-        rpc: Option<Rpc>,
-        context: Option<pb::RequestContext>,
-        profile: Option<pb::CustomerProfile>,
-        options: AssessOptions,
-    ) -> Result<Answered<T>, Status> {
-        self.pipeline.answer(rpc, context, profile, options).await
-    }
 }
 
-/// The options of an RPC that lists no churn reasons.
+/// The assessment options a request asks for.
 fn options(max_reasons: usize, include_ineligible: bool) -> AssessOptions {
     AssessOptions {
         max_reasons,
@@ -71,8 +61,10 @@ impl ScoringService for ScoringApi {
     ) -> Result<Response<pb::ClassifyValueTierResponse>, Status> {
         let req = request.into_inner();
         let opts = options(0, false);
-        let a: Answered<ValueAssessment> =
-            self.answer(None, req.context, req.profile, opts).await?;
+        let a: Answered<ValueAssessment> = self
+            .pipeline
+            .answer(None, req.context, req.profile, opts)
+            .await?;
         Ok(a.reply(|model, id, _, v| convert::value_tier_reply(model, id, v)))
     }
 
@@ -83,8 +75,10 @@ impl ScoringService for ScoringApi {
     ) -> Result<Response<pb::PredictChurnResponse>, Status> {
         let req = request.into_inner();
         let opts = options(convert::max_reasons(req.max_reasons)?, false);
-        let a: Answered<ChurnPrediction> =
-            self.answer(None, req.context, req.profile, opts).await?;
+        let a: Answered<ChurnPrediction> = self
+            .pipeline
+            .answer(None, req.context, req.profile, opts)
+            .await?;
         Ok(a.reply(|model, id, scoring, c| convert::churn_reply(model, id, scoring, &c)))
     }
 
@@ -98,7 +92,10 @@ impl ScoringService for ScoringApi {
             Some(Rpc::RecommendRetentionAction),
             options(0, req.include_ineligible),
         );
-        let a: Answered<Assessment> = self.answer(rpc, req.context, req.profile, opts).await?;
+        let a: Answered<Assessment> = self
+            .pipeline
+            .answer(rpc, req.context, req.profile, opts)
+            .await?;
         Ok(a.reply(|model, id, scoring, a| convert::recommendation_reply(model, id, scoring, &a)))
     }
 
@@ -112,7 +109,10 @@ impl ScoringService for ScoringApi {
             convert::max_reasons(req.max_reasons)?,
             req.include_ineligible,
         );
-        let a: Answered<Assessment> = self.answer(None, req.context, req.profile, opts).await?;
+        let a: Answered<Assessment> = self
+            .pipeline
+            .answer(None, req.context, req.profile, opts)
+            .await?;
         Ok(a.reply(|model, id, scoring, a| convert::score_reply(model, id, scoring, &a)))
     }
 }
