@@ -32,7 +32,6 @@ use read::{read_decisions, read_outcomes};
 
 pub use error::OutcomesError;
 pub use realtime::AuditCoverage;
-pub use report::summary_table;
 pub use stats::{reduction, Estimate, Lift, Tally, MIN_CHURNERS, MIN_CUSTOMERS, Z_95};
 
 use super::staged::Staged;

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 pub use error::PolicyEvalError;
 pub use estimators::{estimate, Estimates, Interval, LoggedDecision, Terms};
 pub use log::{LogReader, LoggedRow, CONTROL};
-pub use report::{markdown, summary_table};
+pub use report::markdown;
 
 use super::staged::Staged;
 use crate::domain::{AssessOptions, Assessment, CustomerProfile, ScoringModel};

@@ -31,7 +31,7 @@ pub fn run(args: EvaluatePolicyArgs) -> anyhow::Result<()> {
         json: args.json.clone(),
         report: args.report.clone(),
     })?;
-    print!("{}", policy_eval::summary_table(&evaluation));
+    print!("{evaluation}");
     for (what, path) in [("json", args.json), ("report", args.report)] {
         if let Some(path) = path {
             println!("{what} → {}", path.display());

@@ -75,7 +75,7 @@ pub fn run(args: OutcomesArgs) -> anyhow::Result<()> {
         })?,
         _ => anyhow::bail!("give --decisions with --outcomes, or --audit with --observed"),
     };
-    print!("{}", outcomes::summary_table(&run.measured));
+    print!("{}", run.measured);
     println!("report → {}", args.report.display());
     if let Some(html) = args.html {
         println!("html → {}", html.display());

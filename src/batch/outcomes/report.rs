@@ -249,8 +249,15 @@ pub fn markdown(m: &Measured) -> String {
     s
 }
 
+/// The per-action table for the terminal: what `bankscore outcomes` prints.
+impl std::fmt::Display for Measured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&summary_table(self))
+    }
+}
+
 /// The per-action table for the terminal.
-pub fn summary_table(m: &Measured) -> String {
+fn summary_table(m: &Measured) -> String {
     let mut s = format!(
         "{:<20} {:>9} {:>7} {:>8} {:>7} {:>10} {:>16} {:>6}  note\n",
         "action", "targeted", "churn", "control", "churn", "reduction", "95% CI (pp)", "ROI"

@@ -53,8 +53,16 @@ fn heading(e: &PolicyEvaluation) -> String {
     )
 }
 
+/// What `bankscore evaluate-policy` prints: every estimate per customer with its 95% interval,
+/// then the arms.
+impl std::fmt::Display for PolicyEvaluation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&summary_table(self))
+    }
+}
+
 /// The terminal table: every estimate per customer with its 95% interval, then the arms.
-pub fn summary_table(e: &PolicyEvaluation) -> String {
+fn summary_table(e: &PolicyEvaluation) -> String {
     let mut s = heading(e) + "\n";
     let _ = writeln!(
         s,
