@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::connect::{endpoint, Bearer, ClientTls, Connection};
+use crate::connect::{endpoint, Bearer, ClientTls, ClientTlsError, Connection};
 
 use crate::service::pb::{self, scoring_service_client::ScoringServiceClient};
 use crate::training::synthetic::Generator;
@@ -69,15 +69,45 @@ impl LoadReport {
     }
 }
 
+/// Why a load run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A setting that cannot drive any load.
+    #[error("{0} must be > 0")]
+    Zero(&'static str),
+    /// The target or its TLS settings are unusable.
+    #[error(transparent)]
+    Target(#[from] ClientTlsError),
+    /// The connection could not be made.
+    #[error("connecting: {0}")]
+    Connect(#[from] tonic::transport::Error),
+    /// A stream failed.
+    #[error("the stream failed: {} {}", .0.code(), .0.message())]
+    Stream(#[from] tonic::Status),
+    /// A stream ended with results missing.
+    #[error("{results} results for {records} records")]
+    Missing {
+        /// Results received.
+        results: u64,
+        /// Records sent.
+        records: u64,
+    },
+    /// A stream's task stopped unexpectedly.
+    #[error("a stream task stopped: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// Runs the load and returns what it measured.
 ///
 /// # Errors
 /// The target cannot be reached.
-pub async fn run(settings: &LoadSettings) -> anyhow::Result<LoadReport> {
-    anyhow::ensure!(
-        settings.concurrency > 0 && settings.connections > 0,
-        "concurrency and connections must be > 0"
-    );
+pub async fn run(settings: &LoadSettings) -> Result<LoadReport, LoadError> {
+    if settings.concurrency == 0 {
+        return Err(LoadError::Zero("--concurrency"));
+    }
+    if settings.connections == 0 {
+        return Err(LoadError::Zero("--connections"));
+    }
     let mut channels = Vec::with_capacity(settings.connections);
     for _ in 0..settings.connections {
         channels.push(
@@ -115,14 +145,18 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<LoadReport> {
         ok: 0,
         failed: 0,
         elapsed: settings.duration,
-        latency_us: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+        latency_us: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
         first_error: None,
     };
     for w in workers {
         let r = w.await?;
         report.ok += r.ok;
         report.failed += r.failed;
-        report.latency_us.add(&r.latency_us)?;
+        // Every worker's histogram has the same bounds as this one.
+        report
+            .latency_us
+            .add(&r.latency_us)
+            .expect("histograms of the same bounds add");
         if report.first_error.is_none() {
             report.first_error = r.first_error;
         }
@@ -232,13 +266,15 @@ impl std::fmt::Display for StreamReport {
 ///
 /// # Errors
 /// The target cannot be reached, a stream fails, or a result goes missing.
-pub async fn run_stream(s: &StreamSettings) -> anyhow::Result<StreamReport> {
+pub async fn run_stream(s: &StreamSettings) -> Result<StreamReport, LoadError> {
     use crate::service::pb::batch_scoring_service_client::BatchScoringServiceClient;
     use tokio_stream::StreamExt;
-    anyhow::ensure!(
-        s.chunk > 0 && s.streams > 0,
-        "chunk and streams must be > 0"
-    );
+    if s.chunk == 0 {
+        return Err(LoadError::Zero("--chunk"));
+    }
+    if s.streams == 0 {
+        return Err(LoadError::Zero("--streams"));
+    }
     let mut generator = Generator::new(2026);
     let pool: std::sync::Arc<Vec<pb::CustomerProfile>> = std::sync::Arc::new(
         (0..1024)
@@ -281,11 +317,13 @@ pub async fn run_stream(s: &StreamSettings) -> anyhow::Result<StreamReport> {
                     }
                 }
             }
-            anyhow::ensure!(
-                results == per_stream,
-                "{results} results for {per_stream} records"
-            );
-            Ok::<(u64, u64), anyhow::Error>((results, errors))
+            if results != per_stream {
+                return Err(LoadError::Missing {
+                    results,
+                    records: per_stream,
+                });
+            }
+            Ok::<(u64, u64), LoadError>((results, errors))
         }));
     }
     let mut report = StreamReport {
