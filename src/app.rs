@@ -3,16 +3,63 @@
 //! TLS, tokens, signal handlers, the gRPC listener, the model watcher and the metrics endpoint),
 //! started in that order and stopped in reverse once SIGINT or SIGTERM arrives.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
-
-use crate::audit::{AuditLog, OutcomeLog};
+use crate::audit::{AuditError, AuditLog, OutcomeLog, OutcomeLogError};
 use crate::metrics::{Metrics, MetricsSettings};
-use crate::model_store::{ModelStore, ReloadTrigger};
+use crate::model_store::{ModelStore, RegistryError, ReloadTrigger};
 use crate::service::auth::Authenticator;
-use crate::service::{serve_with, ServerConfig};
+
+use crate::service::{serve_with, ServeError, ServerConfig, TlsError};
 use crate::settings::Settings;
+
+/// Why `bankscore serve` did not start, or stopped other than by a signal.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The models directory holds no model that can serve.
+    #[error("loading models from {dir}")]
+    Models {
+        /// The models directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: RegistryError,
+    },
+    /// The audit log cannot be opened.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// The outcomes log cannot be opened.
+    #[error(transparent)]
+    Outcomes(#[from] OutcomeLogError),
+    /// A certificate or key file is unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The runtime, a signal handler or a socket cannot be set up.
+    #[error("{doing}")]
+    Os {
+        /// What start-up was doing, e.g. `binding 0.0.0.0:50051`.
+        doing: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The gRPC server failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+impl StartError {
+    fn os(doing: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let doing = doing.into();
+        move |source| Self::Os { doing, source }
+    }
+
+    fn binding(what: &str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> Self {
+        Self::os(format!("binding {what}{addr}"))
+    }
+}
 
 /// How many threads a runtime gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +94,15 @@ pub fn runtime(workers: Workers) -> std::io::Result<tokio::runtime::Runtime> {
 /// # Errors
 /// A setting's file (models, TLS, audit) is unusable, the port cannot be bound, or the
 /// transport fails.
-pub fn serve(settings: &Settings) -> anyhow::Result<()> {
+pub fn serve(settings: &Settings) -> Result<(), StartError> {
     let models = &settings.models;
-    let (store, problems) = ModelStore::open(&models.dir, models.name.as_deref())
-        .with_context(|| format!("loading models from {}", models.dir.display()))?;
+    let (store, problems) =
+        ModelStore::open(&models.dir, models.name.as_deref()).map_err(|source| {
+            StartError::Models {
+                dir: models.dir.clone(),
+                source,
+            }
+        })?;
     for problem in &problems {
         tracing::error!(cause = %problem, "model bundle problem at start-up");
     }
@@ -98,8 +150,8 @@ pub fn serve(settings: &Settings) -> anyhow::Result<()> {
         .server
         .worker_threads
         .map_or(Workers::PerCore, Workers::Exactly);
-    runtime(workers)?.block_on(async move {
-        // Start-up: its errors are anyhow's, each with the context of what it was doing.
+    let runtime = runtime(workers).map_err(StartError::os("starting the runtime"))?;
+    runtime.block_on(async move {
         // Signal handlers go in before the port opens: a signal that arrives
         // once clients can connect must never find the default action.
         let shutdown = shutdown_signal()?;
@@ -107,8 +159,11 @@ pub fn serve(settings: &Settings) -> anyhow::Result<()> {
         let listen = settings.server.listen;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("binding {listen}"))?;
-        tracing::info!(address = %listener.local_addr()?, "bankscore serving");
+            .map_err(StartError::binding("", listen))?;
+        let address = listener
+            .local_addr()
+            .map_err(StartError::os("reading the listener's address"))?;
+        tracing::info!(%address, "bankscore serving");
         let models = &settings.models;
         let watcher = (!models.watch_poll.is_zero()).then(|| {
             tokio::spawn(crate::model_store::watch(
@@ -134,7 +189,7 @@ pub fn serve(settings: &Settings) -> anyhow::Result<()> {
         }
         let result = serve_with(listener, store, config, shutdown)
             .await
-            .map_err(anyhow::Error::from);
+            .map_err(StartError::from);
         if let Some(e) = endpoint {
             e.stop().await;
         }
@@ -158,17 +213,20 @@ impl MetricsEndpoint {
     async fn start(
         settings: &MetricsSettings,
         store: &Arc<ModelStore>,
-    ) -> anyhow::Result<Option<Self>> {
+    ) -> Result<Option<Self>, StartError> {
         let Some(addr) = settings.listen else {
             return Ok(None);
         };
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .with_context(|| format!("binding the metrics listener {addr}"))?;
+            .map_err(StartError::binding("the metrics listener ", addr))?;
         if settings.is_exposed() {
             tracing::warn!(address = %addr, "metrics listen on a non-loopback address; keep the port off public networks");
         }
-        tracing::info!(address = %listener.local_addr()?, "metrics at GET /metrics");
+        let address = listener
+            .local_addr()
+            .map_err(StartError::os("reading the metrics listener's address"))?;
+        tracing::info!(%address, "metrics at GET /metrics");
         let metrics = Arc::new(Metrics::new(store.clone()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(crate::metrics::serve_metrics(
@@ -196,10 +254,10 @@ impl MetricsEndpoint {
 /// models directory on every SIGHUP.
 fn reload_on_sighup(
     store: Arc<ModelStore>,
-) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+) -> Result<impl std::future::Future<Output = ()> + Send + 'static, StartError> {
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .context("installing the SIGHUP handler")?;
+        .map_err(StartError::os("installing the SIGHUP handler"))?;
     Ok(async move {
         #[cfg(unix)]
         while hup.recv().await.is_some() {
@@ -216,14 +274,14 @@ fn reload_on_sighup(
 
 /// Installs the SIGINT and SIGTERM handlers now and returns a future that
 /// completes on the first of them.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, StartError> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut interrupt =
-            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-        let mut terminate =
-            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut interrupt = signal(SignalKind::interrupt())
+            .map_err(StartError::os("installing the SIGINT handler"))?;
+        let mut terminate = signal(SignalKind::terminate())
+            .map_err(StartError::os("installing the SIGTERM handler"))?;
         Ok(async move {
             tokio::select! {
                 _ = interrupt.recv() => {},

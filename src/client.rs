@@ -1,16 +1,55 @@
 //! `bankscore call`: one RPC against a running server with a customer profile from a JSON file,
 //! printing the reply. For operators and for trying the API without writing a client.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
-use crate::connect::{endpoint, Bearer, ClientTls};
+use crate::connect::{endpoint, Bearer, ClientTls, ClientTlsError};
 use crate::domain::CustomerProfile;
 use crate::service::pb::{
     self, model_admin_service_client::ModelAdminServiceClient,
     scoring_service_client::ScoringServiceClient,
 };
+
+/// Why a call could not be made or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The profile file cannot be read.
+    #[error("reading {path}")]
+    ReadProfile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The profile file is not a customer profile.
+    #[error("parsing {path}")]
+    ParseProfile {
+        /// The file.
+        path: PathBuf,
+        /// Why, with the line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The profile's request is larger than a gRPC frame can carry.
+    #[error("the request is {0} bytes, more than a gRPC frame carries")]
+    TooLarge(usize),
+    /// The target or its TLS settings are unusable.
+    #[error(transparent)]
+    Target(#[from] ClientTlsError),
+    /// The connection could not be made.
+    #[error("connecting to {target}")]
+    Connect {
+        /// The target.
+        target: String,
+        /// Why.
+        #[source]
+        source: tonic::transport::Error,
+    },
+    /// The server answered with an error.
+    #[error("the call failed: {} {}", .0.code(), .0.message())]
+    Status(#[from] tonic::Status),
+}
 
 /// Which RPC to call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -53,7 +92,7 @@ pub struct Call<'a> {
 ///
 /// # Errors
 /// The profile file is unreadable or not a profile.
-pub fn score_frame(profile_json: &Path, request_id: &str) -> anyhow::Result<Vec<u8>> {
+pub fn score_frame(profile_json: &Path, request_id: &str) -> Result<Vec<u8>, ClientError> {
     use prost::Message;
     let profile = read_profile(profile_json)?;
     let request = pb::ScoreRequest {
@@ -68,27 +107,44 @@ pub fn score_frame(profile_json: &Path, request_id: &str) -> anyhow::Result<Vec<
     let message = request.encode_to_vec();
     let mut frame = Vec::with_capacity(5 + message.len());
     frame.push(0);
-    frame.extend_from_slice(&u32::try_from(message.len())?.to_be_bytes());
+    let length = u32::try_from(message.len()).map_err(|_| ClientError::TooLarge(message.len()))?;
+    frame.extend_from_slice(&length.to_be_bytes());
     frame.extend_from_slice(&message);
     Ok(frame)
 }
 
-fn read_profile(path: &Path) -> anyhow::Result<CustomerProfile> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+fn read_profile(path: &Path) -> Result<CustomerProfile, ClientError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ClientError::ReadProfile {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| ClientError::ParseProfile {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A channel to `target`.
+async fn connect(
+    target: &str,
+    tls: Option<&ClientTls>,
+) -> Result<tonic::transport::Channel, ClientError> {
+    endpoint(target, tls)?
+        .connect()
+        .await
+        .map_err(|source| ClientError::Connect {
+            target: target.to_owned(),
+            source,
+        })
 }
 
 /// Performs the call and renders the reply.
 ///
 /// # Errors
 /// The profile file is unreadable, the server unreachable, or the call fails (with its status).
-pub async fn call(c: &Call<'_>) -> anyhow::Result<String> {
+pub async fn call(c: &Call<'_>) -> Result<String, ClientError> {
     let profile = read_profile(c.profile_json)?;
-    let channel = endpoint(c.target, c.tls)?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", c.target))?;
+    let channel = connect(c.target, c.tls).await?;
     let mut client = ScoringServiceClient::with_interceptor(channel, c.bearer.clone());
     let context = Some(pb::RequestContext {
         request_id: c.request_id.to_owned(),
@@ -151,12 +207,9 @@ pub async fn admin(
     tls: Option<&ClientTls>,
     bearer: &Bearer,
     reload: bool,
-) -> anyhow::Result<String> {
+) -> Result<String, ClientError> {
     use std::fmt::Write;
-    let channel = endpoint(target, tls)?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {target}"))?;
+    let channel = connect(target, tls).await?;
     let mut client = ModelAdminServiceClient::with_interceptor(channel, bearer.clone());
     let mut out = String::new();
     let list = if reload {

@@ -100,3 +100,22 @@ pub mod service;
 pub mod settings;
 pub mod telemetry;
 pub mod training;
+
+/// An error and its causes as one line, joined with `: `, as the CLI prints it and a caller logs
+/// it; a cause the message before it already ends with (an error that shows its source) is not
+/// repeated.
+pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = String::new();
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !line.ends_with(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        cause = c.source();
+    }
+    line
+}

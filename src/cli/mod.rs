@@ -121,21 +121,9 @@ impl Cli {
     }
 }
 
-/// An error and its causes as one line, joined with `: `; a cause the message before it already
-/// ends with (a typed error that shows its source) is not repeated.
+/// The error the command stopped on, with its causes, as one line (see [`bankscore::one_line`]).
 pub fn one_line(e: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if line.ends_with(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line
+    bankscore::one_line(e.as_ref())
 }
 
 /// A flag whose values are the serde names of a library enum (`names`, shown in `--help`).

@@ -105,5 +105,5 @@ pub fn run(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result<()>
         return Ok(());
     }
     telemetry::init_tracing_as("info", settings.log.format);
-    bankscore::app::serve(&settings)
+    Ok(bankscore::app::serve(&settings)?)
 }

@@ -39,7 +39,7 @@ pub const DEFAULT_CONTROL_SHARE: f64 = 0.25;
 pub const TRUE_UPLIFT_PREFIX: &str = "true_uplift.";
 
 /// Why a campaign history cannot be generated.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum CampaignHistoryError {
     /// The control share must leave both a control group and treated customers.
     #[error("control share {control_share} is outside (0, 1)")]
@@ -47,6 +47,9 @@ pub enum CampaignHistoryError {
         /// The share given.
         control_share: f64,
     },
+    /// The history cannot be written.
+    #[error("writing the campaign history")]
+    Write(#[from] csv::Error),
 }
 
 /// `control_share` if it lies strictly between 0 and 1.
@@ -193,7 +196,7 @@ pub fn write_campaign_history_csv<W: Write>(
     rows: u64,
     seed: u64,
     control_share: f64,
-) -> anyhow::Result<()> {
+) -> Result<(), CampaignHistoryError> {
     let mut g = CampaignGenerator::new(seed, control_share)?;
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(out));
     let mut header: Vec<String> = synthetic::profile_header()
@@ -218,7 +221,7 @@ pub fn write_campaign_history_csv<W: Write>(
         record.extend(c.true_uplift.iter().map(f64::to_string));
         w.write_record(&record)?;
     }
-    w.flush()?;
+    w.flush().map_err(csv::Error::from)?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 pub mod campaign_history;
 mod card;
 pub mod dataset;
+mod error;
 pub mod evaluate;
 mod heartbeat;
 pub mod known_uplift;
@@ -16,6 +17,7 @@ mod train;
 pub mod uplift;
 pub mod uplift_eval;
 
+pub use error::TrainError;
 pub use report::{TrainReport, UpliftReport};
 pub use train::{
     population_retention, train, ClassWeight, TrainSettings, TrainedBundle, ValueSettings,

@@ -217,7 +217,7 @@ impl Generator {
 ///
 /// # Errors
 /// The writer fails.
-pub fn write_csv<W: Write>(out: W, rows: u64, seed: u64) -> anyhow::Result<()> {
+pub fn write_csv<W: Write>(out: W, rows: u64, seed: u64) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(out));
     let mut header = profile_header();
     header.push(LABEL);

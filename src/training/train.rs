@@ -4,9 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::ensure;
-
 use super::card::model_card;
+use super::TrainError;
 use crate::domain::profile::{BuiltinFeature, Transform};
 use crate::domain::{TierPolicy, ValueParams};
 use crate::model_store::format::{
@@ -180,36 +179,6 @@ impl TrainedBundle {
 }
 
 /// A model feature and the CSV column it is read from.
-#[cfg(test)]
-mod tests {
-    use super::data::looks_like_an_id;
-
-    #[test]
-    fn identifier_columns_are_recognised_by_their_words() {
-        for id in [
-            "customer_id",
-            "CustomerId",
-            "RowNumber",
-            "client-uuid",
-            "ID",
-            "Unnamed: 0",
-            "account id",
-        ] {
-            assert!(looks_like_an_id(id), "{id}");
-        }
-        for feature in [
-            "Dividend",
-            "tenure_months",
-            "Age",
-            "IsActiveMember",
-            "paid_fees",
-            "valid",
-        ] {
-            assert!(!looks_like_an_id(feature), "{feature}");
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub(super) struct Feature {
     /// Name in the bundle: a typed field, or `extra.<column>`.
@@ -236,19 +205,19 @@ const VALUE_COLUMNS: [BuiltinFeature; 3] = [
 /// # Errors
 /// Unreadable or invalid data, a constant column, a single class, too few rows, no tier
 /// policy for data without value columns, or a fit that fails.
-pub fn train(settings: &TrainSettings) -> anyhow::Result<TrainedBundle> {
+pub fn train(settings: &TrainSettings) -> Result<TrainedBundle, TrainError> {
     check_settings(settings)?;
     let started = Instant::now();
     let (mut features, has_value_columns) = select_features(settings)?;
     let (data, file_sha256) =
         load_dataset(settings, &settings.data, &mut features, has_value_columns)?;
     let (train_rows, validation) = split(settings, &data, &features)?;
-    ensure!(
-        train_rows.len() > features.len(),
-        "{} training rows is not more than the {} features",
-        train_rows.len(),
-        features.len()
-    );
+    if train_rows.len() <= features.len() {
+        return Err(TrainError::TooFewRows {
+            rows: train_rows.len(),
+            features: features.len(),
+        });
+    }
     tracing::info!(rows = data.rows(), features = features.len(), elapsed = ?started.elapsed(), "data loaded");
     let churn = fit(settings, &data, &train_rows, &features)?;
     tracing::info!(elapsed = ?started.elapsed(), "model fitted");
@@ -349,25 +318,70 @@ pub fn train(settings: &TrainSettings) -> anyhow::Result<TrainedBundle> {
     })
 }
 
-fn check_settings(settings: &TrainSettings) -> anyhow::Result<()> {
-    ensure!(
-        settings.l2.is_finite() && settings.l2 > 0.0,
-        "--l2 must be a finite number > 0, got {}",
-        settings.l2
-    );
-    ensure!(
-        settings.validation_share > 0.0 && settings.validation_share < 0.9,
-        "--validation-share must be in (0, 0.9), got {}",
-        settings.validation_share
-    );
-    ensure!(
-        settings.golden_examples > 0,
-        "at least one golden example is needed"
-    );
+fn check_settings(settings: &TrainSettings) -> Result<(), TrainError> {
+    check_l2(settings.l2)?;
+    check_validation_share(settings.validation_share)?;
+    if settings.golden_examples == 0 {
+        return Err(TrainError::out_of_range(
+            "--golden-examples",
+            "at least 1",
+            0,
+        ));
+    }
     // The retained-customer rate is checked once the population's is known.
     settings.value.params(1.0).validate()?;
     if let Some(p) = &settings.tier_policy {
         p.validate()?;
     }
     Ok(())
+}
+
+/// The L2 penalty linfa is given: finite and positive.
+pub(crate) fn check_l2(l2: f64) -> Result<(), TrainError> {
+    if l2.is_finite() && l2 > 0.0 {
+        return Ok(());
+    }
+    Err(TrainError::out_of_range("--l2", "a finite number > 0", l2))
+}
+
+/// The share of rows held out for evaluation: in (0, 0.9).
+pub(crate) fn check_validation_share(share: f64) -> Result<(), TrainError> {
+    if share > 0.0 && share < 0.9 {
+        return Ok(());
+    }
+    Err(TrainError::out_of_range(
+        "--validation-share",
+        "in (0, 0.9)",
+        share,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::data::looks_like_an_id;
+
+    #[test]
+    fn identifier_columns_are_recognised_by_their_words() {
+        for id in [
+            "customer_id",
+            "CustomerId",
+            "RowNumber",
+            "client-uuid",
+            "ID",
+            "Unnamed: 0",
+            "account id",
+        ] {
+            assert!(looks_like_an_id(id), "{id}");
+        }
+        for feature in [
+            "Dividend",
+            "tenure_months",
+            "Age",
+            "IsActiveMember",
+            "paid_fees",
+            "valid",
+        ] {
+            assert!(!looks_like_an_id(feature), "{feature}");
+        }
+    }
 }

@@ -15,7 +15,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, ensure, Context};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -26,8 +25,11 @@ use history::{bundle_features, load_history, rows_by_arm};
 pub use history::{HistoryColumns, ACTION_COLUMN, CONTROL, OUTCOME_COLUMN};
 
 use super::dataset::Dataset;
-use super::train::{fit_rows, probabilities, scaling, ConstantColumn, Feature};
-use super::uplift_eval::{evaluate_uplift, UpliftObservation};
+use super::train::{
+    check_l2, check_validation_share, fit_rows, probabilities, scaling, ConstantColumn, Feature,
+};
+use super::uplift_eval::{evaluate_uplift, UpliftEvalError, UpliftObservation};
+use super::TrainError;
 use crate::domain::churn::ChurnModel;
 use crate::model_store::format::{
     files, ActionUplift, HistorySummary, ModelFile, UpliftFile, UpliftKind, UpliftTraining,
@@ -103,10 +105,12 @@ struct HeldOut<'a> {
 /// is below the minimum; no action has enough data; the validation history has no rows of an
 /// action to learn; a fit fails; or the new bundle cannot be written or does not load. Nothing is
 /// left in `settings.out` on error.
-pub fn train_uplift(settings: &UpliftSettings) -> anyhow::Result<UpliftFile> {
+pub fn train_uplift(settings: &UpliftSettings) -> Result<UpliftFile, TrainError> {
     check_settings(settings)?;
-    let base = load_bundle(&settings.bundle)
-        .with_context(|| format!("loading the bundle {}", settings.bundle.display()))?;
+    let base = load_bundle(&settings.bundle).map_err(|source| TrainError::BaseBundle {
+        path: settings.bundle.clone(),
+        source: Box::new(source),
+    })?;
     let features = bundle_features(&base);
     let horizon = base.scoring.churn.horizon_months();
     let n_actions = base.scoring.actions.actions.len();
@@ -136,7 +140,7 @@ pub fn train_uplift(settings: &UpliftSettings) -> anyhow::Result<UpliftFile> {
     };
     check_validation_arms(settings, &base, &data, &arms, &held_out)?;
     let control_model = fit_arm(settings, &data, control, &features, horizon)
-        .context("fitting the control group's churn model")?;
+        .map_err(|e| e.fitting("the control group's churn model"))?;
     let p_control = probabilities(&control_model, held_out.data, &features);
 
     let mut summaries = Vec::new();
@@ -158,31 +162,26 @@ pub fn train_uplift(settings: &UpliftSettings) -> anyhow::Result<UpliftFile> {
             continue;
         }
         let model = fit_arm(settings, &data, arm, &features, horizon)
-            .with_context(|| format!("fitting the churn model of `{}`", action.id))?;
+            .map_err(|e| e.fitting(&format!("the churn model of `{}`", action.id)))?;
         summary.evaluation = Some(
-            evaluate(&held_out, &features, &p_control, &model, i + 1).with_context(|| {
-                format!(
-                    "evaluating the uplift of `{}` on {}",
-                    action.id,
-                    evaluated_on(settings)
-                )
+            evaluate(&held_out, &features, &p_control, &model, i + 1).map_err(|source| {
+                TrainError::Evaluate {
+                    action: action.id.clone(),
+                    on: evaluated_on(settings),
+                    source,
+                }
             })?,
         );
         summary.uplift = UpliftKind::Learned;
-        files_out.push((files::uplift_model(&action.id), model_json(&model)?));
+        files_out.push((files::uplift_model(&action.id), model_json(&model)));
         summaries.push(summary);
     }
-    ensure!(
-        !files_out.is_empty(),
-        "no action has enough data to learn its uplift (at least {} churners and {} stayers each \
-         among its training rows; see --min-churners)",
-        settings.min_churners,
-        settings.min_churners
-    );
-    files_out.push((
-        files::UPLIFT_CONTROL.to_owned(),
-        model_json(&control_model)?,
-    ));
+    if files_out.is_empty() {
+        return Err(TrainError::NothingToLearn {
+            min_churners: settings.min_churners,
+        });
+    }
+    files_out.push((files::UPLIFT_CONTROL.to_owned(), model_json(&control_model)));
     let report = UpliftFile {
         trained_at: settings.trained_at.clone(),
         trained_by: format!("bankscore {}", env!("CARGO_PKG_VERSION")),
@@ -208,7 +207,7 @@ pub fn train_uplift(settings: &UpliftSettings) -> anyhow::Result<UpliftFile> {
     };
     files_out.push((
         files::UPLIFT_EVALUATION.to_owned(),
-        (serde_json::to_string_pretty(&report)? + "\n").into_bytes(),
+        (serde_json::to_string_pretty(&report).expect("plain data serializes") + "\n").into_bytes(),
     ));
     let card = base_card(&settings.bundle) + &super::card::uplift_section(&report);
     write_and_check(settings, &files_out, &card)?;
@@ -233,20 +232,21 @@ fn check_control_group(
     settings: &UpliftSettings,
     data: &Dataset,
     control: &Arm,
-) -> anyhow::Result<()> {
-    ensure!(
-        control.rows > 0,
-        "{}: no `{}` rows: uplift is measured against a control group that got nothing",
-        settings.history.display(),
-        settings.columns.control
-    );
-    if let Some(why) = too_small(settings, data, control) {
-        bail!(
-            "{}: the control group is too small: {why}",
-            settings.history.display()
-        );
+) -> Result<(), TrainError> {
+    if control.rows == 0 {
+        return Err(TrainError::NoControlRows {
+            path: settings.history.clone(),
+            control: settings.columns.control.clone(),
+            needed_for: "uplift is measured against a control group that got nothing",
+        });
     }
-    Ok(())
+    match too_small(settings, data, control) {
+        Some(why) => Err(TrainError::ControlTooSmall {
+            path: settings.history.clone(),
+            why,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Before any fit: the validation history has a control group and rows of every action that has
@@ -257,58 +257,45 @@ fn check_validation_arms(
     data: &Dataset,
     arms: &[Arm],
     held_out: &HeldOut,
-) -> anyhow::Result<()> {
+) -> Result<(), TrainError> {
     let Some(path) = &settings.validation_history else {
         return Ok(());
     };
-    ensure!(
-        !held_out.rows[0].is_empty(),
-        "{}: no `{}` rows: each action's uplift is evaluated against the control group",
-        path.display(),
-        settings.columns.control
-    );
+    if held_out.rows[0].is_empty() {
+        return Err(TrainError::NoControlRows {
+            path: path.clone(),
+            control: settings.columns.control.clone(),
+            needed_for: "each action's uplift is evaluated against the control group",
+        });
+    }
     for (i, action) in base.scoring.actions.actions.iter().enumerate() {
-        ensure!(
-            too_small(settings, data, &arms[i + 1]).is_some() || !held_out.rows[i + 1].is_empty(),
-            "{}: no `{}` rows: the uplift learned for it from {} could not be evaluated",
-            path.display(),
-            action.id,
-            settings.history.display()
-        );
+        if too_small(settings, data, &arms[i + 1]).is_none() && held_out.rows[i + 1].is_empty() {
+            return Err(TrainError::NoActionRows {
+                path: path.clone(),
+                action: action.id.clone(),
+                history: settings.history.clone(),
+            });
+        }
     }
     Ok(())
 }
 
-fn check_settings(s: &UpliftSettings) -> anyhow::Result<()> {
-    ensure!(
-        s.l2.is_finite() && s.l2 > 0.0,
-        "--l2 must be a finite number > 0, got {}",
-        s.l2
-    );
-    ensure!(
-        s.validation_share > 0.0 && s.validation_share < 0.9,
-        "--validation-share must be in (0, 0.9), got {}",
-        s.validation_share
-    );
-    ensure!(s.min_churners >= 1, "--min-churners must be at least 1");
-    if let Some(v) = &s.validation_history {
-        ensure!(
-            v != &s.history,
-            "--validation-history is --history ({}): evaluate on other customers",
-            v.display()
-        );
+fn check_settings(s: &UpliftSettings) -> Result<(), TrainError> {
+    check_l2(s.l2)?;
+    check_validation_share(s.validation_share)?;
+    if s.min_churners == 0 {
+        return Err(TrainError::out_of_range("--min-churners", "at least 1", 0));
     }
-    ensure!(
-        !s.out.exists(),
-        "{} already exists; choose a new version",
-        s.out.display()
-    );
+    if s.validation_history.as_ref() == Some(&s.history) {
+        return Err(TrainError::ValidationIsHistory(s.history.clone()));
+    }
+    if s.out.exists() {
+        return Err(TrainError::OutExists(s.out.clone()));
+    }
     // Checked before the fit, which would otherwise run only to have its bundle refused.
-    ensure!(
-        s.out.parent().and_then(Path::file_name).is_some(),
-        "--out {}: a bundle is a directory <models dir>/<name>/<version>, e.g. models/churn/v2",
-        s.out.display()
-    );
+    if s.out.parent().and_then(Path::file_name).is_none() {
+        return Err(TrainError::OutNotAVersion(s.out.clone()));
+    }
     Ok(())
 }
 
@@ -361,7 +348,7 @@ fn fit_arm(
     arm: &Arm,
     features: &[Feature],
     horizon_months: u32,
-) -> anyhow::Result<ChurnModel> {
+) -> Result<ChurnModel, TrainError> {
     let scaling = scaling(data, &arm.train, features, ConstantColumn::Neutral)?;
     fit_rows(
         data,
@@ -381,7 +368,7 @@ fn evaluate(
     p_control: &[f64],
     model: &ChurnModel,
     arm: usize,
-) -> anyhow::Result<crate::training::uplift_eval::UpliftEvaluation> {
+) -> Result<crate::training::uplift_eval::UpliftEvaluation, UpliftEvalError> {
     let p_action = probabilities(model, held_out.data, features);
     let observation = |r: usize, treated: bool| UpliftObservation {
         predicted_uplift: p_control[r] - p_action[r],
@@ -393,10 +380,10 @@ fn evaluate(
         .map(|&r| observation(r, true))
         .chain(held_out.rows[0].iter().map(|&r| observation(r, false)))
         .collect();
-    Ok(evaluate_uplift(&obs)?)
+    evaluate_uplift(&obs)
 }
 
-fn model_json(model: &ChurnModel) -> anyhow::Result<Vec<u8>> {
+fn model_json(model: &ChurnModel) -> Vec<u8> {
     let file = ModelFile {
         format_version: FORMAT_VERSION,
         kind: "logistic_regression".into(),
@@ -404,7 +391,7 @@ fn model_json(model: &ChurnModel) -> anyhow::Result<Vec<u8>> {
         intercept: model.intercept(),
         features: model.features().to_vec(),
     };
-    Ok((serde_json::to_string_pretty(&file)? + "\n").into_bytes())
+    (serde_json::to_string_pretty(&file).expect("plain data serializes") + "\n").into_bytes()
 }
 
 /// The base bundle's model card without an earlier uplift section.
@@ -421,13 +408,13 @@ fn write_and_check(
     settings: &UpliftSettings,
     files_out: &[(String, Vec<u8>)],
     card: &str,
-) -> anyhow::Result<()> {
+) -> Result<(), TrainError> {
     let written = write_bundle_with_uplift(&settings.bundle, &settings.out, files_out, card)
-        .map_err(anyhow::Error::from)
+        .map_err(TrainError::from)
         .and_then(|()| {
             load_bundle(&settings.out)
                 .map(|_| ())
-                .context("the new bundle does not load")
+                .map_err(|e| TrainError::NewBundle(Box::new(e)))
         });
     if written.is_err() && settings.out.exists() {
         let _ = std::fs::remove_dir_all(&settings.out);

@@ -380,7 +380,7 @@ fn bad_campaign_history_is_refused_naming_the_column_and_row_and_nothing_is_writ
         let out = models.join("churn/v2");
         let mut settings = UpliftSettings::new(v1, history, out.clone());
         settings.min_churners = 10;
-        let err = format!("{:#}", train_uplift(&settings).unwrap_err());
+        let err = bankscore::one_line(&train_uplift(&settings).unwrap_err());
         assert!(err.contains(expected), "{what}: {err}");
         assert!(!out.exists(), "{what}: {} was written", out.display());
     }
@@ -553,7 +553,7 @@ fn another_experiments_columns_are_read_by_naming_them_and_a_stayed_outcome_is_i
         models.join("churn/v4"),
     );
     unnamed.min_churners = 10;
-    let err = format!("{:#}", train_uplift(&unnamed).unwrap_err());
+    let err = bankscore::one_line(&train_uplift(&unnamed).unwrap_err());
     assert!(err.contains("`churned`"), "{err}");
     assert!(!models.join("churn/v4").exists());
 }

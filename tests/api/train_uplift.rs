@@ -181,7 +181,7 @@ fn train_uplift_refuses_a_bad_validation_history_naming_the_file_column_and_row(
         settings.min_churners = 20;
         let err = match train_uplift(&settings) {
             Ok(_) => panic!("{what}: the validation history was accepted"),
-            Err(e) => format!("{e:#}"),
+            Err(e) => bankscore::one_line(&e),
         };
         assert!(
             err.contains(&valid.display().to_string()),

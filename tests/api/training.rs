@@ -148,7 +148,7 @@ fn bad_training_data_is_refused_with_the_column_or_row_named() {
         write(&csv, body);
         let mut s = TrainSettings::new(csv.clone());
         s.features = features;
-        format!("{:#}", train(&s).unwrap_err())
+        bankscore::one_line(&train(&s).unwrap_err())
     };
     let many_rows = |row: &dyn Fn(usize) -> String| {
         let mut text = format!("{header}\n");
@@ -225,7 +225,7 @@ fn features_come_from_the_data_with_text_and_id_columns_left_out() {
     write(&csv, &text);
     let mut settings = TrainSettings::new(csv.clone());
     settings.label = "Exited".into();
-    let err = format!("{:#}", train(&settings).unwrap_err());
+    let err = bankscore::one_line(&train(&settings).unwrap_err());
     assert!(err.contains("pass --tier-policy"), "{err}");
     settings.tier_policy = Some(bankscore::domain::TierPolicy {
         a_min_value: 2_000.0,
@@ -252,7 +252,7 @@ fn features_come_from_the_data_with_text_and_id_columns_left_out() {
     );
     // Naming a text column explicitly is an error naming it, not a silent drop.
     settings.features = Some(vec!["Geography".into(), "Age".into()]);
-    let err = format!("{:#}", train(&settings).unwrap_err());
+    let err = bankscore::one_line(&train(&settings).unwrap_err());
     assert!(
         err.contains("row 1 (line 2), column `Geography`: `France` is not a finite number"),
         "{err}"

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use anyhow::{bail, ensure, Context};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -12,6 +11,7 @@ use super::{ClassWeight, Feature, TrainSettings, VALUE_COLUMNS};
 use crate::domain::profile::{FeatureSource, Transform, EXTRA_PREFIX};
 use crate::model_store::checksum::sha256_hex;
 use crate::training::dataset::{csv_headers, Dataset, NonNumeric};
+use crate::training::TrainError;
 
 pub(crate) fn file_name(path: &Path) -> String {
     path.file_name()
@@ -19,18 +19,22 @@ pub(crate) fn file_name(path: &Path) -> String {
 }
 
 /// The features, named as the bundle will name them, and whether the value columns exist.
-pub(crate) fn select_features(settings: &TrainSettings) -> anyhow::Result<(Vec<Feature>, bool)> {
+pub(crate) fn select_features(
+    settings: &TrainSettings,
+) -> Result<(Vec<Feature>, bool), TrainError> {
     let headers = csv_headers(&settings.data)?;
-    ensure!(
-        headers.contains(&settings.label),
-        "the file has no label column `{}` (columns: {})",
-        settings.label,
-        headers.join(", ")
-    );
+    if !headers.contains(&settings.label) {
+        return Err(TrainError::NoLabelColumn {
+            label: settings.label.clone(),
+            columns: headers.join(", "),
+        });
+    }
     let columns: Vec<String> = match &settings.features {
         Some(list) => {
             for c in list {
-                ensure!(headers.contains(c), "the file has no feature column `{c}`");
+                if !headers.contains(c) {
+                    return Err(TrainError::NoFeatureColumn(c.clone()));
+                }
             }
             list.clone()
         }
@@ -42,18 +46,16 @@ pub(crate) fn select_features(settings: &TrainSettings) -> anyhow::Result<(Vec<F
             .cloned()
             .collect(),
     };
-    ensure!(
-        !columns.is_empty(),
-        "no feature columns found in {}",
-        settings.data.display()
-    );
+    if columns.is_empty() {
+        return Err(TrainError::NoFeatureColumns(settings.data.clone()));
+    }
     let features = columns
         .into_iter()
         .map(|column| {
             let (name, source) = match FeatureSource::parse(&column) {
                 Some(source) => (column.clone(), source),
                 None if column.starts_with(EXTRA_PREFIX) => {
-                    bail!("feature column `{column}` has an empty extra name")
+                    return Err(TrainError::EmptyExtraName(column));
                 }
                 None => {
                     let name = format!("{EXTRA_PREFIX}{column}");
@@ -71,15 +73,13 @@ pub(crate) fn select_features(settings: &TrainSettings) -> anyhow::Result<(Vec<F
                 transform,
             })
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, TrainError>>()?;
     let has_value_columns = VALUE_COLUMNS
         .iter()
         .all(|c| headers.iter().any(|h| h == c.name()));
-    ensure!(
-        has_value_columns || settings.tier_policy.is_some(),
-        "the data lacks the columns the tier cut-offs are computed from (annual_margin, referrals_12m, \
-         days_since_last_activity); add them or pass --tier-policy with a [tiers] table"
-    );
+    if !has_value_columns && settings.tier_policy.is_none() {
+        return Err(TrainError::NoValueColumns);
+    }
     Ok((features, has_value_columns))
 }
 
@@ -125,7 +125,7 @@ pub(crate) fn load_dataset(
     path: &Path,
     features: &mut Vec<Feature>,
     with_value_columns: bool,
-) -> anyhow::Result<(Dataset, String)> {
+) -> Result<(Dataset, String), TrainError> {
     let mut columns: Vec<String> = features.iter().map(|f| f.column.clone()).collect();
     if with_value_columns {
         for c in VALUE_COLUMNS {
@@ -134,14 +134,22 @@ pub(crate) fn load_dataset(
             }
         }
     }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|source| TrainError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     let mode = if settings.features.is_some() {
         NonNumeric::Fail
     } else {
         NonNumeric::DropColumn
     };
-    let data = Dataset::read_csv(path, &columns, &settings.label, mode)
-        .with_context(|| format!("loading {}", path.display()))?;
+    let data = Dataset::read_csv(path, &columns, &settings.label, mode).map_err(|source| {
+        TrainError::Data {
+            role: "training data",
+            path: path.to_owned(),
+            source,
+        }
+    })?;
     for ignored in &data.ignored {
         // The value itself may identify a customer: only at debug level, never in info logs.
         tracing::warn!(column = %ignored.column, row = ignored.row,
@@ -149,18 +157,17 @@ pub(crate) fn load_dataset(
         tracing::debug!(column = %ignored.column, row = ignored.row, value = %ignored.value, "the non-numeric value");
     }
     features.retain(|f| data.column(&f.column).is_some());
-    ensure!(
-        !features.is_empty(),
-        "no numeric feature columns in {}",
-        path.display()
-    );
+    if features.is_empty() {
+        return Err(TrainError::NoNumericFeatures(path.to_owned()));
+    }
     let churners = data.labels.iter().filter(|&&y| y).count();
-    ensure!(
-        churners > 0 && churners < data.rows(),
-        "label `{}` has a single class ({churners} churners in {} rows)",
-        settings.label,
-        data.rows()
-    );
+    if churners == 0 || churners == data.rows() {
+        return Err(TrainError::SingleClass {
+            label: settings.label.clone(),
+            churners,
+            rows: data.rows(),
+        });
+    }
     Ok((data, sha256_hex(&bytes)))
 }
 
@@ -176,21 +183,25 @@ pub(crate) fn split(
     settings: &TrainSettings,
     data: &Dataset,
     features: &[Feature],
-) -> anyhow::Result<(Vec<usize>, Validation)> {
+) -> Result<(Vec<usize>, Validation), TrainError> {
     if let Some(path) = &settings.validation_data {
         let columns: Vec<String> = features.iter().map(|f| f.column.clone()).collect();
-        let v = Dataset::read_csv(path, &columns, &settings.label, NonNumeric::Fail)
-            .with_context(|| format!("loading validation data {}", path.display()))?;
+        let v = Dataset::read_csv(path, &columns, &settings.label, NonNumeric::Fail).map_err(
+            |source| TrainError::Data {
+                role: "validation data",
+                path: path.clone(),
+                source,
+            },
+        )?;
         return Ok(((0..data.rows()).collect(), Validation::File(v)));
     }
     let mut order: Vec<usize> = (0..data.rows()).collect();
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(settings.seed));
     let n_validation = ((data.rows() as f64) * settings.validation_share).round() as usize;
     let validation = order.split_off(data.rows() - n_validation);
-    ensure!(
-        !validation.is_empty(),
-        "the validation split is empty; use more rows or a larger --validation-share"
-    );
+    if validation.is_empty() {
+        return Err(TrainError::EmptyValidation);
+    }
     Ok((order, Validation::Rows(validation)))
 }
 
@@ -210,13 +221,17 @@ pub(crate) fn scaling(
     train_rows: &[usize],
     features: &[Feature],
     constant: ConstantColumn,
-) -> anyhow::Result<Vec<(f64, f64)>> {
+) -> Result<Vec<(f64, f64)>, TrainError> {
     features
         .iter()
         .map(|f| {
             let column = data.column(&f.column).expect("loaded");
             let n = train_rows.len() as f64;
-            let mean = train_rows.iter().map(|&r| f.transform.apply(column[r])).sum::<f64>() / n;
+            let mean = train_rows
+                .iter()
+                .map(|&r| f.transform.apply(column[r]))
+                .sum::<f64>()
+                / n;
             let var = train_rows
                 .iter()
                 .map(|&r| (f.transform.apply(column[r]) - mean).powi(2))
@@ -226,12 +241,13 @@ pub(crate) fn scaling(
             if scale > 1e-12 * mean.abs().max(1.0) {
                 return Ok((mean, scale));
             }
-            ensure!(
-                constant == ConstantColumn::Neutral,
-                "column `{}` is constant on the training rows (value {mean}); leave it out with --features",
-                f.column
-            );
-            Ok((mean, 1.0))
+            match constant {
+                ConstantColumn::Neutral => Ok((mean, 1.0)),
+                ConstantColumn::Refuse => Err(TrainError::ConstantColumn {
+                    column: f.column.clone(),
+                    value: mean,
+                }),
+            }
         })
         .collect()
 }

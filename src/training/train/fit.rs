@@ -1,7 +1,6 @@
 //! The model steps of `bankscore train`: the linfa fit (checked against the other class's
 //! coefficients), the evaluation, the tier cut-offs and the golden examples.
 
-use anyhow::{ensure, Context};
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
 use ndarray::Array2;
@@ -15,13 +14,14 @@ use crate::model_store::format::{CoefficientRow, Evaluation, GoldenExample, Gold
 use crate::training::dataset::Dataset;
 use crate::training::evaluate;
 use crate::training::heartbeat::{heartbeat, EVERY};
+use crate::training::TrainError;
 
 pub(crate) fn fit(
     settings: &TrainSettings,
     data: &Dataset,
     train_rows: &[usize],
     features: &[Feature],
-) -> anyhow::Result<ChurnModel> {
+) -> Result<ChurnModel, TrainError> {
     let scaling = scaling(data, train_rows, features, ConstantColumn::Refuse)?;
     let rows = weighted_rows(settings, data, train_rows);
     fit_rows(
@@ -43,7 +43,7 @@ pub(crate) fn fit_rows(
     scaling: &[(f64, f64)],
     l2: f64,
     horizon_months: u32,
-) -> anyhow::Result<ChurnModel> {
+) -> Result<ChurnModel, TrainError> {
     let mut x = Array2::<f64>::zeros((rows.len(), features.len()));
     for (j, (f, &(mean, scale))) in features.iter().zip(scaling).enumerate() {
         let column = data.column(&f.column).expect("loaded");
@@ -69,7 +69,10 @@ pub(crate) fn fit_rows(
             .gradient_tolerance(GRADIENT_TOLERANCE_PER_ROW * rows.len() as f64)
             .fit(&dataset)
     })
-    .context("fitting the logistic regression")?;
+    .map_err(|source| TrainError::Fit {
+        model: "the logistic regression".into(),
+        source: Box::new(source),
+    })?;
     let sign = if fitted.labels().pos.class == 1 {
         1.0
     } else {
@@ -161,7 +164,7 @@ pub(crate) fn tier_cut_offs(
     v: &ValueParams,
     data: &Dataset,
     probabilities: &[f64],
-) -> anyhow::Result<TierPolicy> {
+) -> Result<TierPolicy, TrainError> {
     let column = |f: BuiltinFeature| data.column(f.name()).expect("loaded");
     let (margin, referrals, inactive) = (
         column(BuiltinFeature::AnnualMargin),
@@ -177,17 +180,14 @@ pub(crate) fn tier_cut_offs(
             margin[r] + potential + referrals[r] * v.value_per_referral
         })
         .collect();
-    ensure!(
-        totals.len() >= 100,
-        "too few active customers ({}) to compute tier cut-offs",
-        totals.len()
-    );
+    if totals.len() < 100 {
+        return Err(TrainError::TooFewActive(totals.len()));
+    }
     totals.sort_by(|a, b| b.total_cmp(a));
     let positive_total: f64 = totals.iter().filter(|&&t| t > 0.0).sum();
-    ensure!(
-        positive_total > 0.0,
-        "no customer has a positive total value"
-    );
+    if positive_total <= 0.0 {
+        return Err(TrainError::NoPositiveValue);
+    }
     let at_share = |share: f64| {
         let mut acc = 0.0;
         for &t in &totals {

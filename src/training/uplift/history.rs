@@ -4,14 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, Context};
-
 use super::super::dataset::{Dataset, NonNumeric};
 use super::super::train::Feature;
 use crate::batch::file_format::CsvView;
 use crate::domain::profile::EXTRA_PREFIX;
 use crate::model_store::checksum::sha256_hex;
 use crate::model_store::LoadedModel;
+use crate::training::TrainError;
 
 /// The value of `action` for the control group.
 pub const CONTROL: &str = "control";
@@ -72,13 +71,17 @@ pub(super) fn load_history(
     names: &HistoryColumns,
     base: &LoadedModel,
     features: &[Feature],
-) -> anyhow::Result<(Dataset, Vec<usize>, String)> {
+) -> Result<(Dataset, Vec<usize>, String), TrainError> {
     // Parquet is read through a CSV copy, so both get the same checks; messages name `path`.
     let view = CsvView::of(path)?;
     let csv_path = view.path();
     let columns: Vec<String> = features.iter().map(|f| f.column.clone()).collect();
     let mut data = Dataset::read_csv(csv_path, &columns, &names.outcome, NonNumeric::Fail)
-        .with_context(|| format!("loading campaign history {}", path.display()))?;
+        .map_err(|source| TrainError::Data {
+            role: "campaign history",
+            path: path.to_owned(),
+            source,
+        })?;
     if names.outcome_means_stayed {
         for y in &mut data.labels {
             *y = !*y;
@@ -92,20 +95,24 @@ pub(super) fn load_history(
         .enumerate()
         .map(|(i, a)| (a.id.as_str(), i + 1))
         .collect();
-    let mut reader =
-        csv::Reader::from_path(csv_path).with_context(|| format!("reading {}", path.display()))?;
-    let headers = reader.headers()?.clone();
+    let csv_error = |source| TrainError::Csv {
+        path: path.to_owned(),
+        source,
+    };
+    let mut reader = csv::Reader::from_path(csv_path).map_err(csv_error)?;
+    let headers = reader.headers().map_err(csv_error)?.clone();
     let (action, control) = (&names.action, &names.control);
     let Some(column) = headers.iter().position(|h| h == action) else {
-        bail!(
-            "{}: no `{action}` column (an action id of the bundle's catalog, or `{control}`, per customer)",
-            path.display()
-        );
+        return Err(TrainError::NoActionColumn {
+            path: path.to_owned(),
+            action: action.clone(),
+            control: control.clone(),
+        });
     };
     let mut arms = Vec::with_capacity(data.rows());
     let mut record = csv::StringRecord::new();
     let mut row = 0u64;
-    while reader.read_record(&mut record)? {
+    while reader.read_record(&mut record).map_err(csv_error)? {
         row += 1;
         let line = record.position().map_or(row + 1, csv::Position::line);
         let value = record.get(column).unwrap_or("").trim();
@@ -114,15 +121,27 @@ pub(super) fn load_history(
         } else if let Some(&i) = catalog.get(value) {
             i
         } else {
-            bail!(
-                "{}: row {row} (line {line}), column `{action}`: `{value}` is not an action of the bundle's catalog ({}) nor `{control}`",
-                path.display(),
-                catalog.keys().copied().collect::<Vec<_>>().join(", ")
-            );
+            return Err(TrainError::UnknownAction {
+                path: path.to_owned(),
+                row,
+                line,
+                column: action.as_str().into(),
+                value: value.into(),
+                catalog: catalog
+                    .keys()
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    .into(),
+                control: control.as_str().into(),
+            });
         };
         arms.push(arm);
     }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|source| TrainError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     Ok((data, arms, sha256_hex(&bytes)))
 }
 

@@ -127,14 +127,7 @@ pub async fn score_once(target: &str, tls: Option<&ClientTls>) -> Outcome {
 
 /// The error and all its sources: tonic's own message is often just "transport error".
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
+    bankscore::one_line(e)
 }
 
 /// How many times a refusal at the call is tried until the server's alert reaches the client.
