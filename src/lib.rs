@@ -17,7 +17,7 @@
 //!   `fingerprint`), `deployment.toml`, and writing bundles (`write`);
 //! - [`training`]: synthetic customers and campaign histories, `train` (linfa logistic
 //!   regression), `train-uplift` (a T-learner) and the uplift evaluation (Qini, AUUC, deciles),
-//!   the model card, and the reports both commands print;
+//!   the model card, the reports both commands print, and why a run stops (`TrainError`);
 //! - [`batch`]: the low-priority bulk executor, offline file scoring (`read`, `score_file`,
 //!   `write`, `parquet_out`, `text`), campaign planning and its rules (`plan`, `plan_file`),
 //!   measuring a campaign (`outcomes`), off-policy evaluation (`policy_eval`), per-customer
