@@ -152,7 +152,7 @@ pub fn parquet_to_csv(input: &Path, output: &Path) -> Result<u64, FileError> {
                 | DataType::UInt64
                 | DataType::Float32
                 | DataType::Float64
-        );
+        ) || is_text_dictionary(field.data_type());
         if !supported {
             let problem = format!(
                 "column `{}` has type {}; text, booleans and numbers are supported",
@@ -169,9 +169,19 @@ pub fn parquet_to_csv(input: &Path, output: &Path) -> Result<u64, FileError> {
     let mut record: Vec<String> = Vec::new();
     for batch in reader {
         let batch = batch.map_err(FileError::arrow(input))?;
+        // Dictionary-coded text (as `score` writes `tier` and the reasons) is decoded per batch.
+        let columns = batch
+            .columns()
+            .iter()
+            .map(|c| match c.as_any_dictionary_opt() {
+                Some(d) => arrow_select::take::take(d.values(), d.keys(), None)
+                    .map_err(FileError::arrow(input)),
+                None => Ok(c.clone()),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         for r in 0..batch.num_rows() {
             record.clear();
-            for column in batch.columns() {
+            for column in &columns {
                 if column.is_null(r) {
                     record.push(String::new());
                     continue;
@@ -195,6 +205,12 @@ pub fn parquet_to_csv(input: &Path, output: &Path) -> Result<u64, FileError> {
     }
     w.flush().map_err(FileError::io("writing", output))?;
     Ok(rows)
+}
+
+/// Text coded as a dictionary (any integer key over UTF-8 values).
+fn is_text_dictionary(t: &DataType) -> bool {
+    matches!(t, DataType::Dictionary(key, value)
+        if key.is_dictionary_key_type() && matches!(**value, DataType::Utf8 | DataType::LargeUtf8))
 }
 
 /// A CSV view of `path`: the file itself, or a temporary CSV copy of a Parquet file (removed

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use super::file_format::CsvView;
 use super::plan::{self, Assignment, Candidates, Plan};
 use super::FileError;
 
@@ -179,7 +180,9 @@ pub fn plan_csv(
     };
     let mut campaign =
         plan::Campaign::new(rules).map_err(|rule| PlanFileError::Setting { rule })?;
-    let mut reader = csv::Reader::from_path(scored).map_err(FileError::csv(scored))?;
+    // A Parquet file from `score` is read through a CSV copy; messages name `scored`.
+    let view = CsvView::of(scored)?;
+    let mut reader = csv::Reader::from_path(view.path()).map_err(FileError::csv(scored))?;
     let headers = reader.headers().map_err(FileError::csv(scored))?.clone();
     let col = |column: &'static str| {
         headers

@@ -8,7 +8,7 @@ use bankscore::batch::plan_file::{plan_csv, CampaignFile, PlanReport};
 
 #[derive(Args)]
 pub struct PlanArgs {
-    /// Scored CSV from `bankscore score`.
+    /// Scored file from `bankscore score`: CSV, or Parquet for a .parquet name.
     #[arg(long)]
     scored: PathBuf,
     /// Plan CSV to write.

@@ -360,3 +360,57 @@ fn the_plan_file_carries_value_at_risk_propensity_and_the_action_control_custome
         "{control} control, {with_action} with an action"
     );
 }
+
+#[test]
+fn plan_reads_the_parquet_score_writes_and_plans_exactly_as_from_its_csv() {
+    let bin = env!("CARGO_BIN_EXE_bankscore");
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |f: &str| tmp.path().join(f).display().to_string();
+    let models = shipped_models().display().to_string();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "generate",
+        "--rows",
+        "3000",
+        "--seed",
+        "5",
+        "--out",
+        &p("in.csv"),
+    ]);
+    for scored in ["scored.csv", "scored.parquet"] {
+        run(&[
+            "score",
+            "--input",
+            &p("in.csv"),
+            "--out",
+            &p(scored),
+            "--models-dir",
+            &models,
+        ]);
+        run(&[
+            "plan",
+            "--scored",
+            &p(scored),
+            "--out",
+            &p(&format!("{scored}.plan.csv")),
+            "--budget",
+            "4000",
+            "--campaign-id",
+            "2026-12",
+            "--control-share",
+            "0.2",
+        ]);
+    }
+    let from_csv = std::fs::read_to_string(p("scored.csv.plan.csv")).unwrap();
+    let from_parquet = std::fs::read_to_string(p("scored.parquet.plan.csv")).unwrap();
+    assert_eq!(from_csv.lines().count(), 3001, "one row per customer");
+    assert!(from_csv.contains(",target,"), "the plan targets someone");
+    assert_eq!(from_parquet, from_csv);
+}
