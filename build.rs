@@ -1,5 +1,5 @@
 //! Compiles `proto/` with protox (pure Rust, no system `protoc`) and keeps the
-//! encoded descriptor set for gRPC server reflection.
+//! encoded descriptor set for gRPC server reflection; pbjson-build adds the proto3 JSON mapping.
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -14,10 +14,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["proto"],
     )?;
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(
-        out_dir.join("bankscore_descriptor.bin"),
-        fds.encode_to_vec(),
-    )?;
+    let descriptors = fds.encode_to_vec();
+    std::fs::write(out_dir.join("bankscore_descriptor.bin"), &descriptors)?;
     tonic_prost_build::configure().compile_fds(fds)?;
+    // serde for every message, in the proto3 JSON mapping (what `bankscore call` prints).
+    pbjson_build::Builder::new()
+        .register_descriptors(&descriptors)?
+        .build(&[".bankscore"])?;
     Ok(())
 }

@@ -65,6 +65,17 @@ pub enum Rpc {
     RecommendRetentionAction,
 }
 
+/// How `call` renders the reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// The reply in the proto3 JSON mapping (camelCase fields, enums by name), as grpcurl prints.
+    #[default]
+    Json,
+    /// A few lines for a person: model, value and tier, churn, value at risk, decision.
+    Text,
+}
+
 /// A call's parameters.
 #[derive(Debug, Clone)]
 pub struct Call<'a> {
@@ -84,6 +95,8 @@ pub struct Call<'a> {
     pub model_version: &'a str,
     /// Also list ineligible actions.
     pub include_ineligible: bool,
+    /// How to render the reply.
+    pub format: Format,
 }
 
 /// The `Score` request for a profile file as one gRPC length-prefixed frame (1 byte
@@ -152,9 +165,8 @@ pub async fn call(c: &Call<'_>) -> Result<String, ClientError> {
     });
     let profile = Some(pb::CustomerProfile::from(&profile));
     let reply = match c.rpc {
-        Rpc::Score => format!(
-            "{:#?}",
-            client
+        Rpc::Score => {
+            let r = client
                 .score(pb::ScoreRequest {
                     context,
                     profile,
@@ -162,39 +174,158 @@ pub async fn call(c: &Call<'_>) -> Result<String, ClientError> {
                     include_ineligible: c.include_ineligible,
                 })
                 .await?
-                .into_inner()
-        ),
-        Rpc::ClassifyValueTier => format!(
-            "{:#?}",
-            client
+                .into_inner();
+            let text = || {
+                let mut lines = head(r.model.as_ref(), &r.request_id);
+                lines.extend(value_line(r.value.as_ref(), r.tier.as_ref()));
+                lines.extend(churn_line(r.churn.as_ref()));
+                lines.extend(decision_lines(r.decision.as_ref()));
+                lines
+            };
+            render(c.format, &r, text)
+        }
+        Rpc::ClassifyValueTier => {
+            let r = client
                 .classify_value_tier(pb::ClassifyValueTierRequest { context, profile })
                 .await?
-                .into_inner()
-        ),
-        Rpc::PredictChurn => format!(
-            "{:#?}",
-            client
+                .into_inner();
+            let text = || {
+                let mut lines = head(r.model.as_ref(), &r.request_id);
+                lines.extend(value_line(r.value.as_ref(), r.tier.as_ref()));
+                lines.push(format!("churn: p = {:.3}", r.churn_probability));
+                lines
+            };
+            render(c.format, &r, text)
+        }
+        Rpc::PredictChurn => {
+            let r = client
                 .predict_churn(pb::PredictChurnRequest {
                     context,
                     profile,
                     max_reasons: 0,
                 })
                 .await?
-                .into_inner()
-        ),
-        Rpc::RecommendRetentionAction => format!(
-            "{:#?}",
-            client
+                .into_inner();
+            let text = || {
+                let mut lines = head(r.model.as_ref(), &r.request_id);
+                lines.extend(churn_line(r.churn.as_ref()));
+                lines
+            };
+            render(c.format, &r, text)
+        }
+        Rpc::RecommendRetentionAction => {
+            let r = client
                 .recommend_retention_action(pb::RecommendRetentionActionRequest {
                     context,
                     profile,
                     include_ineligible: c.include_ineligible,
                 })
                 .await?
-                .into_inner()
-        ),
+                .into_inner();
+            let text = || {
+                let mut lines = head(r.model.as_ref(), &r.request_id);
+                lines.push(format!(
+                    "churn: p = {:.3}; tier {}",
+                    r.churn_probability,
+                    enum_name(
+                        pb::ValueTier::try_from(r.tier)
+                            .ok()
+                            .map(|t| t.as_str_name()),
+                        "VALUE_TIER_"
+                    )
+                ));
+                lines.extend(decision_lines(r.decision.as_ref()));
+                lines
+            };
+            render(c.format, &r, text)
+        }
     };
     Ok(reply)
+}
+
+/// The reply as proto3 JSON, or as the lines `text` gives.
+fn render<T: serde::Serialize>(
+    format: Format,
+    reply: &T,
+    text: impl FnOnce() -> Vec<String>,
+) -> String {
+    match format {
+        Format::Json => serde_json::to_string_pretty(reply).expect("a reply serializes"),
+        Format::Text => text().join("\n"),
+    }
+}
+
+/// A proto enum's name without its prefix (`VALUE_TIER_A` → `A`), `?` for an unknown value.
+fn enum_name(name: Option<&'static str>, prefix: &str) -> &'static str {
+    name.map_or("?", |n| n.strip_prefix(prefix).unwrap_or(n))
+}
+
+fn head(model: Option<&pb::ModelRef>, request_id: &str) -> Vec<String> {
+    let model = model.map_or_else(String::new, |m| {
+        let short = m.checksum.get(..8).unwrap_or(&m.checksum);
+        format!("{} {} (checksum {short}…)", m.name, m.version)
+    });
+    vec![format!("model: {model:<34} request_id: {request_id}")]
+}
+
+fn value_line(value: Option<&pb::CustomerValue>, tier: Option<&pb::TierAssignment>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(v) = value {
+        let tier = tier.map_or_else(String::new, |t| {
+            let name = enum_name(
+                pb::ValueTier::try_from(t.tier)
+                    .ok()
+                    .map(|t| t.as_str_name()),
+                "VALUE_TIER_",
+            );
+            let key = if t.key_account { ", key account" } else { "" };
+            format!("   → tier {name}{key} ({:?})", t.explanation)
+        });
+        lines.push(format!(
+            "value: realized {:.2} + potential {:.2} + influence {:.2} = total {:.2}{tier}",
+            v.realized, v.potential, v.influence, v.total
+        ));
+    }
+    lines
+}
+
+fn churn_line(churn: Option<&pb::ChurnAssessment>) -> Vec<String> {
+    churn
+        .map(|c| {
+            let reasons: Vec<&str> = c.top_reasons.iter().map(|r| r.label.as_str()).collect();
+            format!(
+                "churn: p = {:.3} within {} months; top reasons: {}",
+                c.probability,
+                c.horizon_months,
+                reasons.join(", ")
+            )
+        })
+        .into_iter()
+        .collect()
+}
+
+fn decision_lines(decision: Option<&pb::RetentionDecision>) -> Vec<String> {
+    let Some(d) = decision else {
+        return Vec::new();
+    };
+    let kind = enum_name(
+        pb::DecisionKind::try_from(d.kind)
+            .ok()
+            .map(|k| k.as_str_name()),
+        "DECISION_KIND_",
+    );
+    let mut lines = vec![format!("value at risk: {:.2}", d.value_at_risk)];
+    match &d.best {
+        Some(best) => {
+            lines.push(format!(
+                "decision: {kind} {}, EV {:.2} ({:?})",
+                best.action_id, best.expected_value, d.reason
+            ));
+            lines.push(format!("  reason: {:?}", best.reason));
+        }
+        None => lines.push(format!("decision: {kind} ({:?})", d.reason)),
+    }
+    lines
 }
 
 /// Lists the served models (`reload = false`) or reloads the models directory first, and renders

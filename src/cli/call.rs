@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use bankscore::app::{runtime, Workers};
-use bankscore::client::{self, Call, Rpc};
+use bankscore::client::{self, Call, Format, Rpc};
 use bankscore::connect::ConnectOptions;
 
 use super::connect::ConnectFlags;
@@ -40,6 +40,9 @@ pub struct CallArgs {
     /// Instead of calling, write the Score request as a gRPC frame to this file (for h2load).
     #[arg(long)]
     write_frame: Option<PathBuf>,
+    /// Reply format: json (the proto3 JSON mapping, as grpcurl prints it) or text (a short summary).
+    #[arg(long, default_value = "json", value_parser = super::named::<Format>(&["json", "text"]))]
+    format: Format,
     #[command(flatten)]
     connect: ConnectFlags,
 }
@@ -70,6 +73,7 @@ pub fn run(args: CallArgs) -> anyhow::Result<()> {
         request_id: &args.request_id,
         model_version: &args.model_version,
         include_ineligible: args.include_ineligible,
+        format: args.format,
     }))?;
     println!("{reply}");
     Ok(())

@@ -30,6 +30,8 @@ pub use tls::{ClientAuth, TlsError, TlsSettings, TLS_HANDSHAKE_TIMEOUT};
 pub mod pb {
     #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("bankscore.v1");
+    // serde in the proto3 JSON mapping, from pbjson-build.
+    include!(concat!(env!("OUT_DIR"), "/bankscore.v1.serde.rs"));
 
     /// Encoded descriptor set of `bankscore.v1`, for server reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =

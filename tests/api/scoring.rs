@@ -317,3 +317,56 @@ async fn the_readme_example_customer_gets_the_value_at_risk_and_expected_value_t
         decision.reason
     );
 }
+
+#[tokio::test]
+async fn bankscore_call_prints_the_reply_as_proto3_json_by_default_and_a_summary_with_format_text()
+{
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/customer.json");
+    let profile: bankscore::domain::CustomerProfile =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut app = spawn_app().await;
+    let direct = app
+        .client
+        .score(pb::ScoreRequest {
+            context: context("cli-1"),
+            profile: Some((&profile).into()),
+            max_reasons: 0,
+            include_ineligible: false,
+        })
+        .await
+        .expect("score succeeds")
+        .into_inner();
+    let target = format!("http://{}", app.address);
+    let call = |format: &'static str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_bankscore"));
+        cmd.args(["call", "score", "--request-id", "cli-1", "--format", format])
+            .arg("--target")
+            .arg(&target)
+            .arg("--profile")
+            .arg(&path);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+    let json = call("json").await.unwrap();
+    let text = call("text").await.unwrap();
+    app.stop().await.unwrap();
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let stdout = String::from_utf8(json.stdout).unwrap();
+    // The proto3 JSON mapping: camelCase names, enums by name; it reads back as the same reply.
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["requestId"], "cli-1");
+    assert_eq!(doc["tier"]["tier"], "VALUE_TIER_A");
+    assert_eq!(doc["decision"]["kind"], "DECISION_KIND_TAKE_ACTION");
+    let parsed: pb::ScoreResponse = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(parsed, direct);
+    assert!(text.status.success());
+    let summary = String::from_utf8(text.stdout).unwrap();
+    assert!(summary.contains("value at risk: 3746.52"), "{summary}");
+    assert!(
+        summary.contains("decision: TAKE_ACTION resolve_complaint, EV 1340.25"),
+        "{summary}"
+    );
+}
