@@ -329,7 +329,7 @@ fn decision_lines(decision: Option<&pb::RetentionDecision>) -> Vec<String> {
 }
 
 /// Lists the served models (`reload = false`) or reloads the models directory first, and renders
-/// the state as a table.
+/// the state as a table, or with `Format::Json` the reply in the proto3 JSON mapping.
 ///
 /// # Errors
 /// The server is unreachable or the call fails.
@@ -338,6 +338,7 @@ pub async fn admin(
     tls: Option<&ClientTls>,
     bearer: &Bearer,
     reload: bool,
+    format: Format,
 ) -> Result<String, ClientError> {
     use std::fmt::Write;
     let channel = connect(target, tls).await?;
@@ -345,6 +346,9 @@ pub async fn admin(
     let mut out = String::new();
     let list = if reload {
         let r = client.reload(pb::ReloadRequest {}).await?.into_inner();
+        if format == Format::Json {
+            return Ok(render(format, &r, Vec::new) + "\n");
+        }
         if let Some(s) = r.summary {
             let _ = writeln!(out, "reload: applied {}, changed {}", s.applied, s.changed);
             for p in s.problems {
@@ -353,10 +357,14 @@ pub async fn admin(
         }
         r.models.unwrap_or_default()
     } else {
-        client
+        let list = client
             .list_models(pb::ListModelsRequest {})
             .await?
-            .into_inner()
+            .into_inner();
+        if format == Format::Json {
+            return Ok(render(format, &list, Vec::new) + "\n");
+        }
+        list
     };
     let _ = writeln!(
         out,

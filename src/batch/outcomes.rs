@@ -112,7 +112,7 @@ pub struct AuditOutcomesFiles {
 
 /// Everything measured: the decisions, how many found an outcome, and the lift per action and
 /// for the campaign.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Measured {
     /// The campaign's name.
     pub campaign: String,
@@ -137,7 +137,7 @@ pub struct Measured {
 }
 
 /// What a run wrote besides the report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OutcomesRun {
     /// The figures.
     pub measured: Measured,

@@ -87,6 +87,9 @@ pub struct ModelsArgs {
     /// Reload the models directory first (as a file change or SIGHUP would).
     #[arg(long)]
     reload: bool,
+    /// With --json: the reply in the proto3 JSON mapping.
+    #[command(flatten)]
+    output: super::JsonFlag,
     #[command(flatten)]
     connect: ConnectFlags,
 }
@@ -99,6 +102,11 @@ pub fn models(args: ModelsArgs) -> anyhow::Result<()> {
         tls.as_ref(),
         &bearer,
         args.reload,
+        if args.output.json {
+            Format::Json
+        } else {
+            Format::Text
+        },
     ))?;
     print!("{shown}");
     Ok(())

@@ -47,6 +47,8 @@ pub struct OutcomesArgs {
     /// Campaign history CSV to write, for `bankscore train-uplift --history`.
     #[arg(long)]
     history: Option<PathBuf>,
+    #[command(flatten)]
+    output: super::JsonFlag,
 }
 
 pub fn run(args: OutcomesArgs) -> anyhow::Result<()> {
@@ -75,6 +77,10 @@ pub fn run(args: OutcomesArgs) -> anyhow::Result<()> {
         })?,
         _ => anyhow::bail!("give --decisions with --outcomes, or --audit with --observed"),
     };
+    if args.output.json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+        return Ok(());
+    }
     print!("{}", run.measured);
     println!("report → {}", args.report.display());
     if let Some(html) = args.html {

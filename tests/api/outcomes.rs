@@ -258,6 +258,34 @@ fn outcomes_report_matches_a_count_done_by_hand_and_the_history_carries_the_cust
         "{stdout}"
     );
 
+    // The same measurement as one JSON document for scripts.
+    let json: serde_json::Value = serde_json::from_str(&run(&[
+        "outcomes",
+        "--decisions",
+        &p("plan.csv"),
+        "--outcomes",
+        &p("observed.csv"),
+        "--customers",
+        &p("customers.csv"),
+        "--campaign",
+        "2026-q1",
+        "--report",
+        &p("report-again.md"),
+        "--json",
+    ]))
+    .unwrap();
+    let lift = &json["measured"]["campaign_lift"];
+    assert_eq!(json["measured"]["campaign"], "2026-q1");
+    assert_eq!(json["measured"]["unmatched_outcomes"], 25);
+    assert_eq!(lift["targeted"]["customers"], campaign.targeted);
+    assert_eq!(lift["targeted"]["churned"], campaign.targeted_churned);
+    assert_eq!(lift["control"]["customers"], campaign.control);
+    assert_eq!(lift["control"]["churned"], campaign.control_churned);
+    assert_eq!(
+        json["measured"]["per_action"].as_array().unwrap().len(),
+        per_action.len()
+    );
+
     let html = std::fs::read_to_string(p("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));
 

@@ -319,8 +319,8 @@ async fn the_readme_example_customer_gets_the_value_at_risk_and_expected_value_t
 }
 
 #[tokio::test]
-async fn bankscore_call_prints_the_reply_as_proto3_json_by_default_and_a_summary_with_format_text()
-{
+async fn bankscore_call_prints_the_reply_as_proto3_json_by_default_and_a_summary_with_format_text_and_models_json_the_served_versions(
+) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/customer.json");
     let profile: bankscore::domain::CustomerProfile =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -348,7 +348,24 @@ async fn bankscore_call_prints_the_reply_as_proto3_json_by_default_and_a_summary
     };
     let json = call("json").await.unwrap();
     let text = call("text").await.unwrap();
+    let mut models = std::process::Command::new(env!("CARGO_BIN_EXE_bankscore"));
+    models.args(["models", "--json", "--target"]).arg(&target);
+    let models = tokio::task::spawn_blocking(move || models.output().unwrap())
+        .await
+        .unwrap();
     app.stop().await.unwrap();
+    assert!(
+        models.status.success(),
+        "{}",
+        String::from_utf8_lossy(&models.stderr)
+    );
+    let list: pb::ListModelsResponse = serde_json::from_slice(&models.stdout).unwrap();
+    assert_eq!(list.model_name, "churn");
+    assert_eq!(list.versions[0].version, "v1");
+    assert_eq!(
+        list.versions[0].checksum,
+        direct.model.as_ref().unwrap().checksum
+    );
     assert!(
         json.status.success(),
         "{}",

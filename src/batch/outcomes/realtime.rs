@@ -24,7 +24,7 @@ use crate::audit::AuditEntry;
 use crate::domain::profile::BuiltinFeature;
 
 /// What was read besides the measured decisions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct AuditCoverage {
     /// Audit files read.
     pub files: u64,

@@ -12,7 +12,7 @@ pub const MIN_CUSTOMERS: u64 = 30;
 pub const MIN_CHURNERS: u64 = 5;
 
 /// Customers with a known outcome, and how many of them churned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Tally {
     /// Customers with a known outcome.
     pub customers: u64,
@@ -39,7 +39,7 @@ impl Tally {
 }
 
 /// A point estimate with its 95% confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Estimate {
     /// The estimate.
     pub value: f64,
@@ -66,7 +66,7 @@ pub fn reduction(control: Tally, targeted: Tally) -> Option<Estimate> {
 
 /// What one action (or the whole campaign) did: its targeted customers against the control
 /// customers who would have been offered the same.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct Lift {
     /// The action id; `None` for the campaign as a whole.
     pub action: Option<String>,
