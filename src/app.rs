@@ -3,7 +3,6 @@
 //! TLS, tokens, signal handlers, the gRPC listener, the model watcher and the metrics endpoint),
 //! started in that order and stopped in reverse once SIGINT or SIGTERM arrives.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -54,10 +53,6 @@ impl StartError {
     fn os(doing: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
         let doing = doing.into();
         move |source| Self::Os { doing, source }
-    }
-
-    fn binding(what: &str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> Self {
-        Self::os(format!("binding {what}{addr}"))
     }
 }
 
@@ -159,7 +154,7 @@ pub fn serve(settings: &Settings) -> Result<(), StartError> {
         let listen = settings.server.listen;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(StartError::binding("", listen))?;
+            .map_err(StartError::os(format!("binding {listen}")))?;
         let address = listener
             .local_addr()
             .map_err(StartError::os("reading the listener's address"))?;
@@ -219,7 +214,9 @@ impl MetricsEndpoint {
         };
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(StartError::binding("the metrics listener ", addr))?;
+            .map_err(StartError::os(format!(
+                "binding the metrics listener {addr}"
+            )))?;
         if settings.is_exposed() {
             tracing::warn!(address = %addr, "metrics listen on a non-loopback address; keep the port off public networks");
         }

@@ -250,9 +250,14 @@ fn render<T: serde::Serialize>(
     text: impl FnOnce() -> Vec<String>,
 ) -> String {
     match format {
-        Format::Json => serde_json::to_string_pretty(reply).expect("a reply serializes"),
+        Format::Json => json(reply),
         Format::Text => text().join("\n"),
     }
+}
+
+/// A reply in the proto3 JSON mapping.
+fn json<T: serde::Serialize>(reply: &T) -> String {
+    serde_json::to_string_pretty(reply).expect("a reply serializes")
 }
 
 /// A proto enum's name without its prefix (`VALUE_TIER_A` → `A`), `?` for an unknown value.
@@ -347,7 +352,7 @@ pub async fn admin(
     let list = if reload {
         let r = client.reload(pb::ReloadRequest {}).await?.into_inner();
         if format == Format::Json {
-            return Ok(render(format, &r, Vec::new) + "\n");
+            return Ok(json(&r) + "\n");
         }
         if let Some(s) = r.summary {
             let _ = writeln!(out, "reload: applied {}, changed {}", s.applied, s.changed);
@@ -362,7 +367,7 @@ pub async fn admin(
             .await?
             .into_inner();
         if format == Format::Json {
-            return Ok(render(format, &list, Vec::new) + "\n");
+            return Ok(json(&list) + "\n");
         }
         list
     };

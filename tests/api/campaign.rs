@@ -7,7 +7,7 @@ use bankscore::batch::plan::in_control_group;
 use bankscore::service::pb::{self, batch_scoring_service_client::BatchScoringServiceClient};
 use tokio_stream::StreamExt;
 
-use crate::helpers::{shipped_models, spawn_app};
+use crate::helpers::{run_bankscore, shipped_models, spawn_app};
 
 fn candidate(i: usize) -> pb::CampaignCandidate {
     let action = |id: &str, ev: f64, cost: f64| pb::CandidateAction {
@@ -363,17 +363,11 @@ fn the_plan_file_carries_value_at_risk_propensity_and_the_action_control_custome
 
 #[test]
 fn plan_reads_the_parquet_score_writes_and_plans_exactly_as_from_its_csv() {
-    let bin = env!("CARGO_BIN_EXE_bankscore");
     let tmp = tempfile::tempdir().unwrap();
     let p = |f: &str| tmp.path().join(f).display().to_string();
     let models = shipped_models().display().to_string();
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(bin).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_bankscore(args);
     };
     run(&[
         "generate",

@@ -1,20 +1,6 @@
 //! Offline file scoring and planning through the `bankscore` binary.
 
-use std::process::Command;
-
-use crate::helpers::shipped_models;
-
-const BIN: &str = env!("CARGO_BIN_EXE_bankscore");
-
-fn run(args: &[&str]) -> String {
-    let out = Command::new(BIN).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use crate::helpers::{run_bankscore as run, shipped_models};
 
 #[test]
 fn score_writes_one_row_per_good_customer_and_reports_bad_rows_by_line() {

@@ -142,3 +142,18 @@ pub async fn bulk_streams_active(address: SocketAddr) -> u64 {
         .into_inner()
         .bulk_streams_active
 }
+
+/// Runs the `bankscore` binary with `args`, asserts it succeeded (showing its stderr if not) and
+/// returns its stdout.
+pub fn run_bankscore(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bankscore"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -9,19 +9,9 @@ use std::process::Command;
 use bankscore::batch::outcomes::Z_95;
 use rand::{Rng, SeedableRng};
 
-use crate::helpers::shipped_models;
+use crate::helpers::{run_bankscore as run, shipped_models};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bankscore");
-
-fn run(args: &[&str]) -> String {
-    let out = Command::new(BIN).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap();
@@ -150,16 +140,24 @@ fn outcomes_report_matches_a_count_done_by_hand_and_the_history_carries_the_cust
     }
     std::fs::write(p("observed.csv"), observed).unwrap();
 
-    let stdout = run(&[
-        "outcomes",
-        "--decisions",
-        &p("plan.csv"),
-        "--outcomes",
-        &p("observed.csv"),
-        "--customers",
-        &p("customers.csv"),
-        "--campaign",
-        "2026-q1",
+    let (plan_csv, observed_csv, customers_csv) =
+        (p("plan.csv"), p("observed.csv"), p("customers.csv"));
+    let measure = |more: &[&str]| {
+        let mut args = vec![
+            "outcomes",
+            "--decisions",
+            &plan_csv,
+            "--outcomes",
+            &observed_csv,
+            "--customers",
+            &customers_csv,
+            "--campaign",
+            "2026-q1",
+        ];
+        args.extend_from_slice(more);
+        run(&args)
+    };
+    let stdout = measure(&[
         "--report",
         &p("report.md"),
         "--html",
@@ -259,21 +257,8 @@ fn outcomes_report_matches_a_count_done_by_hand_and_the_history_carries_the_cust
     );
 
     // The same measurement as one JSON document for scripts.
-    let json: serde_json::Value = serde_json::from_str(&run(&[
-        "outcomes",
-        "--decisions",
-        &p("plan.csv"),
-        "--outcomes",
-        &p("observed.csv"),
-        "--customers",
-        &p("customers.csv"),
-        "--campaign",
-        "2026-q1",
-        "--report",
-        &p("report-again.md"),
-        "--json",
-    ]))
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&measure(&["--report", &p("report-again.md"), "--json"])).unwrap();
     let lift = &json["measured"]["campaign_lift"];
     assert_eq!(json["measured"]["campaign"], "2026-q1");
     assert_eq!(json["measured"]["unmatched_outcomes"], 25);
