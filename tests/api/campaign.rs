@@ -235,7 +235,6 @@ async fn bad_campaign_settings_are_refused_naming_the_field() {
 #[test]
 fn the_plan_file_carries_value_at_risk_propensity_and_the_action_control_customers_would_have_had()
 {
-    let bin = env!("CARGO_BIN_EXE_bankscore");
     let tmp = tempfile::tempdir().unwrap();
     let p = |f: &str| tmp.path().join(f).display().to_string();
     let models = shipped_models().display().to_string();
@@ -273,15 +272,7 @@ fn the_plan_file_carries_value_at_risk_propensity_and_the_action_control_custome
             "0.2",
         ],
     ] {
-        let out = std::process::Command::new(bin)
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_bankscore(&args);
     }
     let read = |f: &str| {
         let text = std::fs::read_to_string(p(f)).unwrap();
