@@ -1,5 +1,6 @@
 //! Compiles `proto/` with protox (pure Rust, no system `protoc`) and keeps the
-//! encoded descriptor set for gRPC server reflection; pbjson-build adds the proto3 JSON mapping.
+//! encoded descriptor set for gRPC server reflection (`bankscore.v1` and the Open Inference
+//! Protocol's `inference`); pbjson-build adds the proto3 JSON mapping.
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -10,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "bankscore/v1/admin.proto",
             "bankscore/v1/batch.proto",
             "bankscore/v1/outcomes.proto",
+            "inference/grpc_predict_v2.proto",
         ],
         ["proto"],
     )?;

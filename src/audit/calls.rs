@@ -49,9 +49,11 @@ impl AuditLog {
     }
 }
 
-/// The records of one ScoreStream chunk, collected while it is scored and written at once.
+/// The records of one block of rows (a ScoreStream chunk, a ModelInfer request), collected while
+/// it is scored and written at once.
 pub struct ChunkRecords<'a> {
     log: &'a AuditLog,
+    rpc: Rpc,
     stream_id: &'a str,
     model: &'a LoadedModel,
     options: AssessOptions,
@@ -65,6 +67,7 @@ impl<'a> ChunkRecords<'a> {
     /// Records for the chunk of `stream_id` whose first record is the stream's `first`-th.
     pub fn new(
         log: &'a AuditLog,
+        rpc: Rpc,
         stream_id: &'a str,
         model: &'a LoadedModel,
         options: AssessOptions,
@@ -72,6 +75,7 @@ impl<'a> ChunkRecords<'a> {
     ) -> Self {
         Self {
             log,
+            rpc,
             stream_id,
             model,
             options,
@@ -85,7 +89,7 @@ impl<'a> ChunkRecords<'a> {
         DecisionRecord {
             time: now(),
             request_id: self.stream_id,
-            rpc: Rpc::ScoreStream,
+            rpc: self.rpc,
             record: Some(self.first + index as u64),
             customer: self.log.hasher().hash(&profile.customer_id),
             model: (&self.model.id).into(),

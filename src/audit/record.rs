@@ -34,6 +34,19 @@ pub enum Rpc {
     ClassifyValueTier,
     /// `BatchScoringService.ScoreStream`, one record per scored customer.
     ScoreStream,
+    /// The Open Inference Protocol's `GRPCInferenceService.ModelInfer`, one record per row.
+    ModelInfer,
+}
+
+impl Rpc {
+    /// Whether the RPC answers with the full assessment, decision included (its records hold
+    /// one).
+    pub fn decides(self) -> bool {
+        matches!(
+            self,
+            Self::Score | Self::RecommendRetentionAction | Self::ScoreStream | Self::ModelInfer
+        )
+    }
 }
 
 /// The bundle that decided.

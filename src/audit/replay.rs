@@ -151,12 +151,14 @@ fn replay_line(line: &str, models: &mut ModelCache) -> Result<(String, Vec<Strin
         format!("the recorded inputs lack a feature the model reads: {e}")
     };
     let replayed = match entry.rpc {
-        Rpc::Score | Rpc::RecommendRetentionAction | Rpc::ScoreStream => Outputs::of_assessment(
-            scoring,
-            &scoring
-                .assess(&profile, entry.options.into())
-                .map_err(missing)?,
-        ),
+        Rpc::Score | Rpc::RecommendRetentionAction | Rpc::ScoreStream | Rpc::ModelInfer => {
+            Outputs::of_assessment(
+                scoring,
+                &scoring
+                    .assess(&profile, entry.options.into())
+                    .map_err(missing)?,
+            )
+        }
         Rpc::ClassifyValueTier => {
             Outputs::of_value(&scoring.classify_value(&profile).map_err(missing)?)
         }

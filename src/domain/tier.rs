@@ -86,14 +86,21 @@ impl ValueTier {
     }
 }
 
-impl fmt::Display for ValueTier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl ValueTier {
+    /// The tier's name in files and tensors: `A`, `B`, `C` or `sleeping`.
+    pub fn name(self) -> &'static str {
+        match self {
             Self::A => "A",
             Self::B => "B",
             Self::C => "C",
             Self::Sleeping => "sleeping",
-        })
+        }
+    }
+}
+
+impl fmt::Display for ValueTier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -228,7 +228,8 @@ pub fn required_role(path: &str) -> Option<Option<Role>> {
         // are the ones that learn what became of the customer.
         "bankscore.v1.ScoringService"
         | "bankscore.v1.BatchScoringService"
-        | "bankscore.v1.OutcomeService" => Some(Some(Role::Scorer)),
+        | "bankscore.v1.OutcomeService"
+        | "inference.GRPCInferenceService" => Some(Some(Role::Scorer)),
         "bankscore.v1.ModelAdminService" => Some(Some(Role::Admin)),
         _ => Some(None),
     }

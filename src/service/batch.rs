@@ -11,7 +11,7 @@ use super::convert;
 use super::error::{self, FieldError};
 use super::pb::{self, batch_scoring_service_server::BatchScoringService};
 use super::pipeline::{ChunkPosition, Pipeline};
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, Rpc};
 use crate::metrics::Metrics;
 use crate::model_store::{LoadedModel, ModelStore};
 
@@ -117,6 +117,7 @@ impl BatchScoringService for BatchApi {
                     bulk.executor
                         .run(move || {
                             let at = ChunkPosition {
+                                rpc: Rpc::ScoreStream,
                                 stream_id: &stream_id,
                                 first_record,
                                 pinned,

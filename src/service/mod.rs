@@ -1,5 +1,5 @@
-//! The gRPC edge: generated types, conversions, the scoring and outcome handlers, the server and
-//! its TLS.
+//! The gRPC edge: generated types, conversions, the scoring and outcome handlers, the Open
+//! Inference Protocol, the server and its TLS.
 
 mod admin;
 pub mod auth;
@@ -9,6 +9,7 @@ mod campaign;
 pub mod convert;
 pub mod error;
 pub mod guard;
+pub mod inference;
 mod outcomes;
 mod pipeline;
 mod scoring;
@@ -19,6 +20,7 @@ pub use admin::AdminApi;
 pub use batch::{BatchApi, MAX_RECORDS_PER_CHUNK};
 pub use bulk::{Bulk, IDLE_TIMEOUT, SLOW_READER_TIMEOUT};
 pub use error::FieldError;
+pub use inference::InferenceApi;
 pub use outcomes::{OutcomeApi, MAX_OUTCOMES_PER_CALL};
 pub use scoring::ScoringApi;
 pub use server::{

@@ -1,6 +1,7 @@
 //! `serve`: the gRPC server on a bound listener, with health, reflection and graceful shutdown.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,8 @@ use super::auth::Authenticator;
 use super::batch::BatchApi;
 use super::bulk::Bulk;
 use super::guard::GuardLayer;
+use super::inference::v2::grpc_inference_service_server::GrpcInferenceServiceServer;
+use super::inference::InferenceApi;
 use super::outcomes::OutcomeApi;
 use super::pb::{
     self, batch_scoring_service_server::BatchScoringServiceServer,
@@ -139,7 +142,8 @@ pub async fn serve(
     serve_with(listener, store, ServerConfig::default(), shutdown).await
 }
 
-/// Serves the scoring, batch, outcome and model-admin APIs, `grpc.health.v1` and server reflection (v1
+/// Serves the scoring, batch, outcome and model-admin APIs, the Open Inference Protocol
+/// (`inference.GRPCInferenceService`), `grpc.health.v1` and server reflection (v1
 /// and v1alpha) on `listener` until `shutdown` completes, then lets in-flight calls finish (up
 /// to the drain timeout) and closes the audit and outcomes logs.
 ///
@@ -173,6 +177,18 @@ pub async fn serve_with(
     let limits = &config.limits;
     let bulk = Arc::new(Bulk::new(config.bulk_threads, config.max_bulk_streams));
     let admin = ModelAdminServiceServer::new(AdminApi::new(store.clone(), bulk.clone()));
+    // The Open Inference Protocol: ready from here until shutdown begins.
+    let inference_ready = Arc::new(AtomicBool::new(true));
+    let inference = InferenceApi::new(
+        store.clone(),
+        bulk.clone(),
+        config.audit.clone(),
+        config.metrics.clone(),
+        inference_ready.clone(),
+    );
+    let inference = GrpcInferenceServiceServer::new(inference)
+        .max_decoding_message_size(limits.max_message_bytes)
+        .max_encoding_message_size(limits.max_message_bytes);
     let batch = BatchApi::new(store.clone(), bulk)
         .with_audit(config.audit.clone().filter(|a| a.audits_streams()))
         .with_metrics(config.metrics.clone());
@@ -204,6 +220,7 @@ pub async fn serve_with(
         async move {
             shutdown.await;
             tracing::info!("shutting down: health NOT_SERVING, finishing in-flight calls");
+            inference_ready.store(false, Ordering::Relaxed);
             health
                 .set_not_serving::<ScoringServiceServer<ScoringApi>>()
                 .await;
@@ -261,6 +278,7 @@ pub async fn serve_with(
         .add_service(admin)
         .add_service(batch)
         .add_service(outcomes)
+        .add_service(inference)
         .serve_with_incoming_shutdown(incoming, on_shutdown);
     let served = tokio::select! {
         result = server => result,

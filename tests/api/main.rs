@@ -9,6 +9,7 @@ mod files;
 mod health_reflection;
 mod helpers;
 pub(crate) mod hostile;
+mod inference;
 mod learned_uplift;
 mod limits;
 mod logs;

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use super::history::Customers;
 use super::{Decision, DecisionRow, OutcomesError};
 use crate::audit::outputs::Chosen;
-use crate::audit::record::Rpc;
 use crate::audit::replay::ModelCache;
 use crate::audit::AuditEntry;
 use crate::domain::profile::BuiltinFeature;
@@ -115,10 +114,7 @@ pub(super) fn read_audit_decisions(
             let line = i as u64 + 1;
             coverage.records += 1;
             let mut entry: AuditEntry = parse_line(path, line, raw)?;
-            if !matches!(
-                entry.rpc,
-                Rpc::Score | Rpc::RecommendRetentionAction | Rpc::ScoreStream
-            ) {
+            if !entry.rpc.decides() {
                 coverage.without_decision += 1;
                 continue;
             }

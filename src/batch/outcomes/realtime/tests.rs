@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::audit::outputs::{Outputs, ValueParts};
 use crate::audit::record::{now, DecisionRecord, ScoredInputs};
-use crate::audit::{CustomerHasher, HashKey};
+use crate::audit::{CustomerHasher, HashKey, Rpc};
 use crate::batch::outcomes::observed::read_observed;
 use crate::domain::profile::tests::sample_profile;
 use crate::domain::AssessOptions;
