@@ -13,18 +13,6 @@ fi
 [[ -x "$BIN" ]] || die "$BIN is not an executable"
 
 # Python venv from the pinned requirements (reinstalled only when that file changes).
-VENV="${PARITY_VENV:-/tmp/bankscore-parity-venv}"
-REQ="$ROOT/scripts/requirements-parity.txt"
-if [[ ! -x "$VENV/bin/python" ]]; then
-  PY="${PARITY_PYTHON:-$(command -v python3.11 || echo python3)}"
-  echo "creating venv $VENV with $PY" >&2
-  "$PY" -m venv "$VENV" || die "cannot create a venv with $PY"
-fi
-STAMP="$VENV/.bankscore-parity-requirements.sha256"
-WANT="$(sha256sum "$REQ" | cut -d' ' -f1)"
-if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ]]; then
-  echo "installing $REQ into $VENV" >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ" || die "pip install failed"
-  echo "$WANT" >"$STAMP"
-fi
-PARITY_PY="$VENV/bin/python"
+source "$ROOT/scripts/pinned_venv.sh"
+pinned_venv "${PARITY_VENV:-/tmp/bankscore-parity-venv}" "$ROOT/scripts/requirements-parity.txt"
+PARITY_PY="$VENV_PY"
