@@ -8,7 +8,8 @@
 pinned_venv() {
   local venv="$1" req="$2"
   if [[ ! -x "$venv/bin/python" ]]; then
-    local py="${PARITY_PYTHON:-$(command -v python3.11 || echo python3)}"
+    local py="${PARITY_PYTHON:-}"
+    [[ -n "$py" ]] || py="$(command -v python3.11 || echo python3)"
     echo "creating venv $venv with $py" >&2
     "$py" -m venv "$venv" || die "cannot create a venv with $py"
   fi
