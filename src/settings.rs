@@ -37,6 +37,8 @@ pub struct Settings {
     pub outcomes: OutcomesSettings,
     /// Log output.
     pub log: LogSettings,
+    /// OpenTelemetry traces.
+    pub tracing: crate::telemetry::TracingSettings,
 }
 
 /// A setting that cannot be used, named with where it came from.
@@ -58,8 +60,8 @@ pub enum SettingsError {
 }
 
 /// The sections environment variables can address, as `BANKSCORE_<SECTION>_<KEY>`.
-const SECTIONS: [&str; 9] = [
-    "server", "models", "bulk", "auth", "tls", "metrics", "audit", "outcomes", "log",
+const SECTIONS: [&str; 10] = [
+    "server", "models", "bulk", "auth", "tls", "metrics", "audit", "outcomes", "log", "tracing",
 ];
 
 /// Builds settings layer by layer; see the module documentation.
@@ -287,6 +289,7 @@ impl Settings {
             return Err(("bulk.max_streams", "must be at least 1".into()));
         }
         self.auth.check()?;
+        self.tracing.check()?;
         if self.audit.path.is_some() && self.audit.hash_key.is_empty() {
             return Err((
                 "audit.hash_key",
@@ -319,6 +322,7 @@ impl Settings {
 
 mod flags;
 mod sections;
+pub use crate::telemetry::TracingSettings;
 pub use flags::ServeFlags;
 pub use sections::{BulkSettings, LogSettings, ModelsSettings, ServerSettings};
 

@@ -5,6 +5,7 @@ use crate::audit::record::{now, DecisionRecord, ScoredInputs};
 use crate::audit::{AuditError, AuditLog, Outputs, Rpc};
 use crate::domain::{AssessOptions, Assessment, CustomerProfile};
 use crate::model_store::LoadedModel;
+use crate::telemetry::CallTrace;
 
 /// One call's decision to audit.
 pub struct AuditedCall<'a> {
@@ -18,6 +19,8 @@ pub struct AuditedCall<'a> {
     pub profile: &'a CustomerProfile,
     /// The options it was scored with.
     pub options: AssessOptions,
+    /// The trace the call belongs to.
+    pub trace: Option<CallTrace>,
 }
 
 impl AuditLog {
@@ -38,6 +41,7 @@ impl AuditLog {
             request_id: call.request_id,
             rpc: call.rpc,
             record: None,
+            trace_id: call.trace.map(|t| t.to_string()),
             customer,
             model: (&call.model.id).into(),
             options: call.options.into(),
@@ -54,6 +58,7 @@ impl AuditLog {
 pub struct ChunkRecords<'a> {
     log: &'a AuditLog,
     rpc: Rpc,
+    trace_id: Option<String>,
     stream_id: &'a str,
     model: &'a LoadedModel,
     options: AssessOptions,
@@ -68,6 +73,7 @@ impl<'a> ChunkRecords<'a> {
     pub fn new(
         log: &'a AuditLog,
         rpc: Rpc,
+        trace: Option<CallTrace>,
         stream_id: &'a str,
         model: &'a LoadedModel,
         options: AssessOptions,
@@ -76,6 +82,7 @@ impl<'a> ChunkRecords<'a> {
         Self {
             log,
             rpc,
+            trace_id: trace.map(|t| t.to_string()),
             stream_id,
             model,
             options,
@@ -91,6 +98,7 @@ impl<'a> ChunkRecords<'a> {
             request_id: self.stream_id,
             rpc: self.rpc,
             record: Some(self.first + index as u64),
+            trace_id: self.trace_id.clone(),
             customer: self.log.hasher().hash(&profile.customer_id),
             model: (&self.model.id).into(),
             options: self.options.into(),

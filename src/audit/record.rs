@@ -133,9 +133,12 @@ pub struct DecisionRecord<'a> {
     pub request_id: &'a str,
     /// The RPC.
     pub rpc: Rpc,
-    /// Position of the customer in its stream (ScoreStream only).
+    /// Position of the customer in its stream or request (ScoreStream, ModelInfer).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<u64>,
+    /// The call's trace id (32 hex digits), when it belongs to a trace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
     /// The keyed hash of the customer id.
     pub customer: String,
     /// The deciding bundle.
@@ -180,9 +183,12 @@ pub struct AuditEntry {
     pub request_id: String,
     /// The RPC.
     pub rpc: Rpc,
-    /// Position in the stream (ScoreStream only).
+    /// Position in the stream or request (ScoreStream, ModelInfer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<u64>,
+    /// The call's trace id, when it belonged to a trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
     /// Keyed hash of the customer id.
     pub customer: String,
     /// The deciding bundle.
@@ -234,6 +240,7 @@ mod tests {
         let a = m.assess(&p, AssessOptions::default()).unwrap();
         let id = model_id();
         let record = DecisionRecord {
+            trace_id: None,
             time: now(),
             request_id: "req-1",
             rpc: Rpc::Score,
@@ -268,6 +275,7 @@ mod tests {
         let m = sample_model();
         let id = model_id();
         let line = DecisionRecord {
+            trace_id: None,
             time: now(),
             request_id: "req-1",
             rpc: Rpc::PredictChurn,

@@ -104,6 +104,9 @@ pub fn run(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result<()>
         print!("{}", settings.to_masked_toml());
         return Ok(());
     }
-    telemetry::init_tracing_as("info", settings.log.format);
-    Ok(bankscore::app::serve(&settings)?)
+    let telemetry = telemetry::init_serving("info", settings.log.format, &settings.tracing)?;
+    let served = bankscore::app::serve(&settings);
+    // After the server has stopped: its last spans are exported before the process exits.
+    telemetry.shutdown();
+    Ok(served?)
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument;
 
 use super::bulk::{next_message, Bulk, Outbox, ResultStream};
 use super::convert;
@@ -58,11 +59,14 @@ impl BatchScoringService for BatchApi {
         request: Request<Streaming<pb::ScoreStreamRequest>>,
     ) -> Result<Response<Self::ScoreStreamStream>, Status> {
         let admitted = self.bulk.admit()?;
+        let trace = super::trace::of(&request);
         let mut inbound = request.into_inner();
         let (out, stream) = Outbox::new();
         let (pipeline, bulk) = (self.pipeline.clone(), self.bulk.clone());
         let log = pipeline.audit().cloned();
         let stream_id = pipeline.next_id("bankscore-stream");
+        // The stream runs in the call's span, which lasts until its last chunk is answered.
+        let span = tracing::Span::current();
         tokio::spawn(async move {
             let _admitted = admitted;
             let mut stream_model: Option<(Arc<LoadedModel>, usize)> = None;
@@ -82,7 +86,10 @@ impl BatchScoringService for BatchApi {
                     pinned = !chunk.model_version.is_empty();
                     let setup = pipeline
                         .route(&chunk.model_version, "model_version")
-                        .map(|route| route.model)
+                        .map(|route| {
+                            route.record_on_span(&stream_id);
+                            route.model
+                        })
                         .and_then(|m| {
                             let reasons = convert::stream_reasons(chunk.max_reasons)?;
                             Ok((m, reasons))
@@ -114,6 +121,7 @@ impl BatchScoringService for BatchApi {
                 let scored = {
                     let (pipeline, model, stream_id) =
                         (pipeline.clone(), model.clone(), stream_id.clone());
+                    let assess = tracing::info_span!("assess", first_record, records = chunk.records.len());
                     bulk.executor
                         .run(move || {
                             let at = ChunkPosition {
@@ -121,8 +129,11 @@ impl BatchScoringService for BatchApi {
                                 stream_id: &stream_id,
                                 first_record,
                                 pinned,
+                                trace,
                             };
-                            pipeline.score_chunk(&model, chunk.records, max_reasons, at)
+                            assess.in_scope(|| {
+                                pipeline.score_chunk(&model, chunk.records, max_reasons, at)
+                            })
                         })
                         .await
                 };
@@ -135,7 +146,11 @@ impl BatchScoringService for BatchApi {
                 };
                 // The chunk's decisions reach the audit log, in one write, before its results go out.
                 if let (Some(log), false) = (&log, audit_lines.is_empty()) {
-                    if let Err(e) = log.append(audit_lines).await {
+                    let audited = log
+                        .append(audit_lines)
+                        .instrument(tracing::info_span!("audit"))
+                        .await;
+                    if let Err(e) = audited {
                         out.fail(error::unaudited(e));
                         break;
                     }
@@ -149,7 +164,7 @@ impl BatchScoringService for BatchApi {
                     break;
                 }
             }
-        });
+        }.instrument(span));
         Ok(Response::new(stream))
     }
 

@@ -15,6 +15,7 @@ mod pipeline;
 mod scoring;
 mod server;
 mod tls;
+pub mod trace;
 
 pub use admin::AdminApi;
 pub use batch::{BatchApi, MAX_RECORDS_PER_CHUNK};

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tonic::{Response, Status};
+use tracing::Instrument;
 
 use super::convert;
 use super::error::{self, FieldError};
@@ -21,6 +22,7 @@ use crate::domain::{
 };
 use crate::metrics::Metrics;
 use crate::model_store::{LoadedModel, ModelRegistry, ModelStore};
+use crate::telemetry::CallTrace;
 
 mod chunk;
 pub use chunk::ChunkPosition;
@@ -72,6 +74,11 @@ pub(super) trait Question: Sized {
     ) -> Result<Self, FieldError>;
     /// What the audit record keeps of the answer.
     fn outputs(&self, model: &LoadedModel) -> Outputs;
+    /// The kind of decision, for the call's span: `take_action` or `no_action` (answers
+    /// without a decision have none).
+    fn decision_kind(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// `ClassifyValueTier`: value and tier.
@@ -150,6 +157,19 @@ impl Question for Assessment {
     fn outputs(&self, model: &LoadedModel) -> Outputs {
         Outputs::of_assessment(&model.scoring, self)
     }
+
+    fn decision_kind(&self) -> Option<&'static str> {
+        Some(decision_kind(self))
+    }
+}
+
+/// The kind of `a`'s decision, as the call's span and the reply name it.
+pub fn decision_kind(a: &Assessment) -> &'static str {
+    if a.decision.best().is_some() {
+        "take_action"
+    } else {
+        "no_action"
+    }
 }
 
 /// A call answered: the model that answered, the request id to echo, and the answer.
@@ -223,6 +243,16 @@ impl Resolved<'_> {
     }
 }
 
+impl Route {
+    /// Records the request id and the answering model on the call's span.
+    pub fn record_on_span(&self, request_id: &str) {
+        let span = tracing::Span::current();
+        span.record("request_id", request_id);
+        span.record("model_name", self.model.id.name.as_str());
+        span.record("model_version", self.model.id.version.as_str());
+    }
+}
+
 impl Pipeline {
     /// The pipeline over `store`, recording into `audit` and `metrics` when they are set.
     pub fn new(
@@ -286,9 +316,7 @@ impl Pipeline {
         } else {
             ctx.request_id
         };
-        let span = tracing::Span::current();
-        span.record("request_id", request_id.as_str());
-        span.record("model_version", route.model.id.version.as_str());
+        route.record_on_span(&request_id);
         Ok(Resolved {
             model: route.model,
             registry: route.registry,
@@ -300,17 +328,23 @@ impl Pipeline {
 
     /// The request pipeline of every scoring RPC: resolve the version → validate the profile →
     /// ask the core (metrics, shadow) → audit → the answer for the reply. `rpc` names the call
-    /// in the audit log when it is not `T`'s own (RecommendRetentionAction asks what Score asks).
+    /// in the audit log when it is not `T`'s own (RecommendRetentionAction asks what Score asks);
+    /// `trace` is the call's, for its audit record. The asking and the audit record run in
+    /// child spans (`assess`, `audit`) of the call's span, which gets the decision kind.
     pub async fn answer<T: Question>(
         &self,
         rpc: Option<Rpc>,
+        trace: Option<CallTrace>,
         context: Option<pb::RequestContext>,
         profile: Option<pb::CustomerProfile>,
         options: AssessOptions,
     ) -> Result<Answered<T>, Status> {
         let r = self.resolve(context)?;
         let profile = convert::profile(profile)?;
-        let answer = T::ask(&r, &profile, options)?;
+        let answer = tracing::info_span!("assess").in_scope(|| T::ask(&r, &profile, options))?;
+        if let Some(kind) = answer.decision_kind() {
+            tracing::Span::current().record("decision_kind", kind);
+        }
         if let Some(log) = &self.audit {
             let call = AuditedCall {
                 rpc: rpc.unwrap_or(T::RPC),
@@ -318,8 +352,10 @@ impl Pipeline {
                 model: &r.model,
                 profile: &profile,
                 options,
+                trace,
             };
             log.record_call(call, answer.outputs(&r.model))
+                .instrument(tracing::info_span!("audit"))
                 .await
                 .map_err(error::unaudited)?;
         }

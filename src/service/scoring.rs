@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 use super::convert;
 use super::pb::{self, scoring_service_server::ScoringService};
 use super::pipeline::{Answered, Pipeline};
+use super::trace;
 use crate::audit::{AuditLog, Rpc};
 use crate::domain::{AssessOptions, Assessment, ChurnPrediction, ValueAssessment};
 use crate::metrics::Metrics;
@@ -54,39 +55,39 @@ fn options(max_reasons: usize, include_ineligible: bool) -> AssessOptions {
 
 #[tonic::async_trait]
 impl ScoringService for ScoringApi {
-    #[tracing::instrument(skip_all, fields(request_id = tracing::field::Empty, model_version = tracing::field::Empty))]
     async fn classify_value_tier(
         &self,
         request: Request<pb::ClassifyValueTierRequest>,
     ) -> Result<Response<pb::ClassifyValueTierResponse>, Status> {
+        let trace = trace::of(&request);
         let req = request.into_inner();
         let opts = options(0, false);
         let a: Answered<ValueAssessment> = self
             .pipeline
-            .answer(None, req.context, req.profile, opts)
+            .answer(None, trace, req.context, req.profile, opts)
             .await?;
         Ok(a.reply(|model, id, _, v| convert::value_tier_reply(model, id, v)))
     }
 
-    #[tracing::instrument(skip_all, fields(request_id = tracing::field::Empty, model_version = tracing::field::Empty))]
     async fn predict_churn(
         &self,
         request: Request<pb::PredictChurnRequest>,
     ) -> Result<Response<pb::PredictChurnResponse>, Status> {
+        let trace = trace::of(&request);
         let req = request.into_inner();
         let opts = options(convert::max_reasons(req.max_reasons)?, false);
         let a: Answered<ChurnPrediction> = self
             .pipeline
-            .answer(None, req.context, req.profile, opts)
+            .answer(None, trace, req.context, req.profile, opts)
             .await?;
         Ok(a.reply(|model, id, scoring, c| convert::churn_reply(model, id, scoring, &c)))
     }
 
-    #[tracing::instrument(skip_all, fields(request_id = tracing::field::Empty, model_version = tracing::field::Empty))]
     async fn recommend_retention_action(
         &self,
         request: Request<pb::RecommendRetentionActionRequest>,
     ) -> Result<Response<pb::RecommendRetentionActionResponse>, Status> {
+        let trace = trace::of(&request);
         let req = request.into_inner();
         let (rpc, opts) = (
             Some(Rpc::RecommendRetentionAction),
@@ -94,16 +95,16 @@ impl ScoringService for ScoringApi {
         );
         let a: Answered<Assessment> = self
             .pipeline
-            .answer(rpc, req.context, req.profile, opts)
+            .answer(rpc, trace, req.context, req.profile, opts)
             .await?;
         Ok(a.reply(|model, id, scoring, a| convert::recommendation_reply(model, id, scoring, &a)))
     }
 
-    #[tracing::instrument(skip_all, fields(request_id = tracing::field::Empty, model_version = tracing::field::Empty))]
     async fn score(
         &self,
         request: Request<pb::ScoreRequest>,
     ) -> Result<Response<pb::ScoreResponse>, Status> {
+        let trace = trace::of(&request);
         let req = request.into_inner();
         let opts = options(
             convert::max_reasons(req.max_reasons)?,
@@ -111,7 +112,7 @@ impl ScoringService for ScoringApi {
         );
         let a: Answered<Assessment> = self
             .pipeline
-            .answer(None, req.context, req.profile, opts)
+            .answer(None, trace, req.context, req.profile, opts)
             .await?;
         Ok(a.reply(|model, id, scoring, a| convert::score_reply(model, id, scoring, &a)))
     }

@@ -23,6 +23,7 @@ use super::pb::{
     outcome_service_server::OutcomeServiceServer, scoring_service_server::ScoringServiceServer,
 };
 use super::scoring::ScoringApi;
+use super::trace::TraceLayer;
 use crate::audit::{AuditLog, OutcomeLog};
 use crate::metrics::{Metrics, RequestMetricsLayer};
 use crate::model_store::ModelStore;
@@ -263,6 +264,8 @@ pub async fn serve_with(
         .http2_keepalive_interval(Some(limits.keepalive_interval))
         .http2_keepalive_timeout(Some(limits.keepalive_timeout))
         .max_connection_age(limits.max_connection_age)
+        // Outermost, so that calls the guard refuses are traced too.
+        .layer(TraceLayer)
         .layer(RequestMetricsLayer::new(
             config.metrics.as_ref().map(|m| m.requests()),
         ))

@@ -23,6 +23,7 @@ mod serve_process;
 mod settings;
 mod stream;
 mod tls;
+mod traces;
 mod train_uplift;
 mod training;
 mod uplift;

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use super::bulk::Bulk;
 use super::error::{self, FieldError};
@@ -19,6 +20,7 @@ use crate::audit::{AuditLog, Rpc};
 use crate::domain::AssessOptions;
 use crate::metrics::Metrics;
 use crate::model_store::{LoadedModel, ModelStore};
+use crate::telemetry::CallTrace;
 
 mod outputs;
 mod signature;
@@ -119,6 +121,7 @@ fn infer(
     route: &Route,
     request: &v2::ModelInferRequest,
     request_id: &str,
+    trace: Option<CallTrace>,
 ) -> Result<(v2::ModelInferResponse, Vec<u8>), FieldError> {
     let model = &route.model;
     let wanted = outputs::requested(&request.outputs)?;
@@ -132,6 +135,7 @@ fn infer(
         stream_id: request_id,
         first_record: 0,
         pinned: route.pinned,
+        trace,
     };
     let mut rows = Vec::with_capacity(profiles.len());
     let mut missing = None;
@@ -229,11 +233,11 @@ impl GrpcInferenceService for InferenceApi {
         Ok(Response::new(metadata(&route.model, versions)))
     }
 
-    #[tracing::instrument(skip_all, fields(request_id = tracing::field::Empty, model_version = tracing::field::Empty))]
     async fn model_infer(
         &self,
         request: Request<v2::ModelInferRequest>,
     ) -> Result<Response<v2::ModelInferResponse>, Status> {
+        let trace = super::trace::of(&request);
         let request = request.into_inner();
         let route = self.route(
             &request.model_name,
@@ -246,21 +250,26 @@ impl GrpcInferenceService for InferenceApi {
         } else {
             request.id.clone()
         };
-        let span = tracing::Span::current();
-        span.record("request_id", request_id.as_str());
-        span.record("model_version", route.model.id.version.as_str());
-        let (reply, audit_lines) = if declared_rows(&request) <= INLINE_ROWS {
-            infer(&self.pipeline, &route, &request, &request_id)?
+        route.record_on_span(&request_id);
+        let rows = declared_rows(&request);
+        let assess = tracing::info_span!("assess", rows);
+        let (reply, audit_lines) = if rows <= INLINE_ROWS {
+            assess.in_scope(|| infer(&self.pipeline, &route, &request, &request_id, trace))?
         } else {
             let pipeline = self.pipeline.clone();
             self.bulk
                 .executor
-                .run(move || infer(&pipeline, &route, &request, &request_id))
+                .run(move || {
+                    assess.in_scope(|| infer(&pipeline, &route, &request, &request_id, trace))
+                })
                 .await
                 .map_err(error::bulk)??
         };
         if let (Some(log), false) = (self.pipeline.audit(), audit_lines.is_empty()) {
-            log.append(audit_lines).await.map_err(error::unaudited)?;
+            log.append(audit_lines)
+                .instrument(tracing::info_span!("audit"))
+                .await
+                .map_err(error::unaudited)?;
         }
         Ok(Response::new(reply))
     }

@@ -11,6 +11,7 @@ use crate::model_store::LoadedModel;
 use crate::service::convert;
 use crate::service::error::FieldError;
 use crate::service::pb;
+use crate::telemetry::CallTrace;
 
 /// Where a block of rows sits: the RPC and its stream or request, the position of its first
 /// row, and whether the caller pinned its model version (then it does not count as the
@@ -25,6 +26,8 @@ pub struct ChunkPosition<'a> {
     pub first_record: u64,
     /// The caller asked for its version.
     pub pinned: bool,
+    /// The trace the call belongs to, for the audit records.
+    pub trace: Option<CallTrace>,
 }
 
 impl Pipeline {
@@ -108,7 +111,7 @@ impl Pipeline {
         let first = at.first_record;
         let mut audit = self
             .audit()
-            .map(|log| ChunkRecords::new(log, at.rpc, at.stream_id, model, opts, first));
+            .map(|log| ChunkRecords::new(log, at.rpc, at.trace, at.stream_id, model, opts, first));
         let metrics = self.metrics();
         let mut tally = metrics.map(|m| m.chunk(model, !at.pinned));
         let mut rejected = (0..profiles.len()).filter(|&i| refused(i)).count() as u64;

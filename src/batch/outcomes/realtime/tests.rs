@@ -32,6 +32,7 @@ fn chosen(action: &str, withheld: Option<&str>) -> Chosen {
 fn line(id: &ModelId, rpc: Rpc, customer: &str, decision: Option<Chosen>) -> String {
     let profile = sample_profile();
     let record = DecisionRecord {
+        trace_id: None,
         time: now(),
         request_id: "req",
         rpc,
