@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider,
+};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -38,6 +40,10 @@ pub enum LogFormat {
     Json,
 }
 
+/// Spans waiting for export at most; beyond, new spans are dropped (never the calls).
+pub const SPAN_QUEUE: usize = 131_072;
+/// Spans per export request.
+pub const SPAN_BATCH: usize = 8_192;
 /// How long the exporter waits for the collector per batch.
 pub const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -136,8 +142,17 @@ pub fn init_serving(
     let resource = opentelemetry_sdk::Resource::builder()
         .with_service_name(settings.service_name.clone())
         .build();
+    // A queue for about a second of spans at full load (3 spans a call), sent in large
+    // batches, so a busy server does not drop spans while the exporter is sending.
+    let batches = BatchConfigBuilder::default()
+        .with_max_queue_size(SPAN_QUEUE)
+        .with_max_export_batch_size(SPAN_BATCH)
+        .build();
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(batches)
+        .build();
     let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
+        .with_span_processor(processor)
         .with_sampler(sampler)
         .with_resource(resource)
         .build();
