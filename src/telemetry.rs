@@ -346,3 +346,48 @@ mod tests {
         assert_eq!(t.to_string(), format!("{}ab", "0".repeat(30)));
     }
 }
+
+#[cfg(test)]
+mod settings_tests {
+    use super::TracingSettings;
+
+    #[test]
+    fn tracing_settings_refuse_a_bad_ratio_scheme_or_an_https_collector_without_its_ca() {
+        let ok = TracingSettings::default();
+        assert!(!ok.exports());
+        assert_eq!(ok.check(), Ok(()));
+        let with = |f: fn(&mut TracingSettings)| {
+            let mut s = TracingSettings::default();
+            f(&mut s);
+            s.check().map_err(|(key, _)| key)
+        };
+        assert_eq!(with(|s| s.sample_ratio = 1.5), Err("tracing.sample_ratio"));
+        assert_eq!(
+            with(|s| s.sample_ratio = f64::NAN),
+            Err("tracing.sample_ratio")
+        );
+        assert_eq!(
+            with(|s| s.service_name.clear()),
+            Err("tracing.service_name")
+        );
+        assert_eq!(
+            with(|s| s.otlp_endpoint = "collector:4317".into()),
+            Err("tracing.otlp_endpoint")
+        );
+        assert_eq!(
+            with(|s| s.otlp_endpoint = "https://collector:4317".into()),
+            Err("tracing.ca_cert")
+        );
+        assert_eq!(
+            with(|s| {
+                s.otlp_endpoint = "https://collector:4317".into();
+                s.ca_cert = Some("ca.pem".into());
+            }),
+            Ok(())
+        );
+        assert_eq!(
+            with(|s| s.otlp_endpoint = "http://127.0.0.1:4317".into()),
+            Ok(())
+        );
+    }
+}
