@@ -23,6 +23,33 @@ pub const MAX_RECORDS_PER_CHUNK: usize = 10_000;
 pub struct BatchApi {
     pipeline: Pipeline,
     bulk: Arc<Bulk>,
+    max_message_bytes: usize,
+}
+
+/// Bytes of a response message beside its results (the model reference, field tags).
+const RESPONSE_OVERHEAD: usize = 1024;
+
+/// `results` in consecutive pieces whose responses each stay within `limit` bytes encoded.
+fn split_to_fit(results: Vec<pb::StreamResult>, limit: usize) -> Vec<Vec<pb::StreamResult>> {
+    use prost::Message;
+    let room = limit.saturating_sub(RESPONSE_OVERHEAD).max(1);
+    let mut pieces = Vec::new();
+    let mut piece = Vec::new();
+    let mut size = 0;
+    for r in results {
+        // The field's tag and length prefix: at most 1 + 5 bytes.
+        let len = r.encoded_len() + 6;
+        if size + len > room && !piece.is_empty() {
+            pieces.push(std::mem::take(&mut piece));
+            size = 0;
+        }
+        size += len;
+        piece.push(r);
+    }
+    if !piece.is_empty() || pieces.is_empty() {
+        pieces.push(piece);
+    }
+    pieces
 }
 
 impl BatchApi {
@@ -31,6 +58,7 @@ impl BatchApi {
         Self {
             pipeline: Pipeline::new(store, None, None),
             bulk,
+            max_message_bytes: super::MAX_MESSAGE_BYTES,
         }
     }
 
@@ -40,6 +68,15 @@ impl BatchApi {
         let p = &self.pipeline;
         let pipeline = Pipeline::new(p.store(), audit, p.metrics().cloned());
         Self { pipeline, ..self }
+    }
+
+    /// The same service, splitting a chunk's results over several responses when one would be
+    /// larger than `max_message_bytes`.
+    pub fn with_max_message_bytes(self, max_message_bytes: usize) -> Self {
+        Self {
+            max_message_bytes,
+            ..self
+        }
     }
 
     /// The same service, recording what it scores into `metrics`.
@@ -65,6 +102,7 @@ impl BatchScoringService for BatchApi {
         let (pipeline, bulk) = (self.pipeline.clone(), self.bulk.clone());
         let log = pipeline.audit().cloned();
         let stream_id = pipeline.next_id("bankscore-stream");
+        let reply_limit = self.max_message_bytes;
         // The stream runs in the call's span, which lasts until its last chunk is answered.
         let span = tracing::Span::current();
         tokio::spawn(async move {
@@ -155,12 +193,22 @@ impl BatchScoringService for BatchApi {
                         break;
                     }
                 }
-                let response = pb::ScoreStreamResponse {
-                    model: first.then(|| (&model.id).into()),
-                    results,
-                };
-                // Waits while the client is slow to read (backpressure), but not forever.
-                if !out.send(response).await {
+                // One response per chunk, or several in a row when its results would not fit in
+                // one message (many records with many reasons).
+                let mut model_ref = first.then(|| (&model.id).into());
+                let mut sent = true;
+                for results in split_to_fit(results, reply_limit) {
+                    let response = pb::ScoreStreamResponse {
+                        model: model_ref.take(),
+                        results,
+                    };
+                    // Waits while the client is slow to read (backpressure), but not forever.
+                    sent = out.send(response).await;
+                    if !sent {
+                        break;
+                    }
+                }
+                if !sent {
                     break;
                 }
             }

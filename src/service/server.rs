@@ -192,7 +192,8 @@ pub async fn serve_with(
         .max_encoding_message_size(limits.max_message_bytes);
     let batch = BatchApi::new(store.clone(), bulk)
         .with_audit(config.audit.clone().filter(|a| a.audits_streams()))
-        .with_metrics(config.metrics.clone());
+        .with_metrics(config.metrics.clone())
+        .with_max_message_bytes(limits.max_message_bytes);
     let batch = BatchScoringServiceServer::new(batch)
         .max_decoding_message_size(limits.max_message_bytes)
         .max_encoding_message_size(limits.max_message_bytes);

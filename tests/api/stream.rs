@@ -308,3 +308,45 @@ async fn real_time_calls_keep_their_latency_while_a_bulk_stream_saturates_the_se
     );
     app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_full_chunk_with_every_reason_comes_back_whole_over_several_responses() {
+    let app = spawn_app().await;
+    let pool: Vec<pb::CustomerProfile> = (0..100).map(pb_customer).collect();
+    // 10,000 records with 32 reasons each: about 16 MB of results, four times the message limit.
+    let mut request = chunk(0, bankscore::service::MAX_RECORDS_PER_CHUNK, &pool);
+    request.max_reasons = 32;
+    let second = chunk(10_000, 10, &pool);
+    let mut replies = batch(&app.channel)
+        .score_stream(tokio_stream::iter([request, second]))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let mut ids = Vec::new();
+    let mut responses = 0;
+    let mut models = 0;
+    while let Some(reply) = replies.next().await {
+        let reply = reply.expect("no response is larger than the limit");
+        responses += 1;
+        models += usize::from(reply.model.is_some());
+        for r in reply.results {
+            if let Some(pb::stream_result::Outcome::Assessment(a)) = &r.outcome {
+                assert_eq!(
+                    a.top_reasons.len().min(1),
+                    1,
+                    "{}: reasons kept",
+                    r.record_id
+                );
+            }
+            ids.push(r.record_id);
+        }
+    }
+    let expected: Vec<String> = (0..10_010).map(|i| format!("r{i}")).collect();
+    assert_eq!(ids, expected, "every record once, in order");
+    assert!(
+        responses >= 5,
+        "the first chunk was split: {responses} responses"
+    );
+    assert_eq!(models, 1, "the model is named once, on the first response");
+    app.stop().await.unwrap();
+}
