@@ -316,6 +316,27 @@ async fn every_layout_gives_each_row_exactly_the_answer_score_gives_that_custome
         .into_inner();
     assert_eq!(rows(&reply), expected);
 
+    // 1,000 rows: assessed in two halves at once, answered in row order as the core answers.
+    let many: Vec<CustomerProfile> = (1000..2000).map(customer).collect();
+    let reply = oip
+        .model_infer(request(typed_inputs(&many), Vec::new()))
+        .await
+        .expect("1,000 rows")
+        .into_inner();
+    let live = app.registry.champion().clone();
+    let core: Vec<f64> = many
+        .iter()
+        .map(|p| {
+            let opts = bankscore::domain::AssessOptions {
+                max_reasons: 0,
+                include_ineligible: false,
+            };
+            live.scoring.assess(p, opts).unwrap().churn.probability
+        })
+        .collect();
+    let got: Vec<f64> = rows(&reply).iter().map(|r| r.0).collect();
+    assert_eq!(got, core);
+
     // Requested outputs, in the caller's order; version pinning.
     let mut asked = request(typed_inputs(&profiles[..3]), Vec::new());
     asked.model_version = "v1".into();
@@ -692,7 +713,7 @@ async fn model_infer_is_audited_row_by_row_and_needs_a_scorer_token() {
     };
     let app = spawn_app_with(&shipped_models(), config).await;
     let mut oip = client(&app);
-    let profiles: Vec<CustomerProfile> = (0..70).map(customer).collect();
+    let profiles: Vec<CustomerProfile> = (0..600).map(customer).collect();
     let with_token = |token: Option<&str>, r: v2::ModelInferRequest| {
         let mut r = tonic::Request::new(r);
         if let Some(t) = token {
@@ -711,7 +732,7 @@ async fn model_infer_is_audited_row_by_row_and_needs_a_scorer_token() {
             .unwrap_err();
         assert_eq!(e.code(), Code::Unauthenticated, "{token:?}");
     }
-    // 70 rows: above the inline limit, assessed on a bulk thread.
+    // 600 rows: above the inline limit and the split, assessed in two halves on bulk threads.
     let mut r = request(typed_inputs(&profiles), Vec::new());
     r.id = "audited-infer".into();
     oip.model_infer(with_token(Some("scorer-secret"), r))
@@ -723,7 +744,7 @@ async fn model_infer_is_audited_row_by_row_and_needs_a_scorer_token() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(entries.len(), 70);
+    assert_eq!(entries.len(), 600);
     for (i, e) in entries.iter().enumerate() {
         assert_eq!(
             (e.rpc, e.request_id.as_str(), e.record),
