@@ -103,25 +103,6 @@ pub enum BulkError {
     Panicked,
 }
 
-/// Runs `here` on the calling thread and `there` on a thread of its own at bulk priority, and
-/// returns both results: one large job on two cores. A panic in either is the caller's.
-pub fn join<A: Send, B: Send>(
-    here: impl FnOnce() -> A + Send,
-    there: impl FnOnce() -> B + Send,
-) -> (A, B) {
-    std::thread::scope(|s| {
-        let other = s.spawn(|| {
-            lower_priority();
-            there()
-        });
-        let a = here();
-        let b = other
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (a, b)
-    })
-}
-
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority has no memory-safety preconditions; on Linux, PRIO_PROCESS with
@@ -134,19 +115,6 @@ fn lower_priority() {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn join_runs_both_halves_on_two_threads_and_passes_a_panic_on() {
-        let here = std::thread::current().id();
-        let (a, b) = join(
-            || (std::thread::current().id(), 1),
-            || (std::thread::current().id(), 2),
-        );
-        assert_eq!((a.0, a.1, b.1), (here, 1, 2));
-        assert_ne!(b.0, here, "the second half runs on a thread of its own");
-        let panicked = std::panic::catch_unwind(|| join(|| 1, || -> i32 { panic!("second half") }));
-        assert!(panicked.is_err());
-    }
 
     #[tokio::test]
     async fn jobs_run_on_bulk_threads_and_return_their_results() {

@@ -21,4 +21,4 @@ pub mod uplift_file;
 pub mod write;
 
 pub use error::FileError;
-pub use executor::{join, BulkError, BulkExecutor, BULK_NICE};
+pub use executor::{BulkError, BulkExecutor, BULK_NICE};

@@ -316,7 +316,7 @@ async fn every_layout_gives_each_row_exactly_the_answer_score_gives_that_custome
         .into_inner();
     assert_eq!(rows(&reply), expected);
 
-    // 1,000 rows: assessed in two halves at once, answered in row order as the core answers.
+    // 1,000 rows, on a bulk thread: answered in row order as the core answers.
     let many: Vec<CustomerProfile> = (1000..2000).map(customer).collect();
     let reply = oip
         .model_infer(request(typed_inputs(&many), Vec::new()))
@@ -732,7 +732,7 @@ async fn model_infer_is_audited_row_by_row_and_needs_a_scorer_token() {
             .unwrap_err();
         assert_eq!(e.code(), Code::Unauthenticated, "{token:?}");
     }
-    // 600 rows: above the inline limit and the split, assessed in two halves on bulk threads.
+    // 600 rows: above the inline limit, assessed on a bulk thread.
     let mut r = request(typed_inputs(&profiles), Vec::new());
     r.id = "audited-infer".into();
     oip.model_infer(with_token(Some("scorer-secret"), r))

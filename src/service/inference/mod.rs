@@ -45,8 +45,6 @@ pub const EXTENSIONS: &[&str] = &["binary_tensor_data"];
 /// Requests with more rows than this are assessed on a bulk thread, so that a large one does
 /// not hold up the real-time calls sharing the runtime's threads.
 pub const INLINE_ROWS: usize = 64;
-/// Requests with at least this many rows are assessed in two halves on two cores at once.
-pub const SPLIT_ROWS: usize = 512;
 
 /// The inference service over the store of served models.
 #[derive(Debug)]
@@ -132,40 +130,26 @@ fn infer(
         max_reasons: 0,
         include_ineligible: false,
     };
-    // The rows from `first` on: their answers, audit lines, and a feature one of them lacks.
-    let assess = |part: &[crate::domain::CustomerProfile], first: usize| {
-        let at = ChunkPosition {
-            rpc: Rpc::ModelInfer,
-            stream_id: request_id,
-            first_record: first as u64,
-            pinned: route.pinned,
-            trace,
-        };
-        let mut rows = Vec::with_capacity(part.len());
-        let mut missing = None;
-        let lines = pipeline.assess_rows(
-            model,
-            part,
-            |_| false,
-            opts,
-            at,
-            |_, a| match a {
-                Ok(a) => rows.push(outputs::RowAnswer::of(&model.scoring, a)),
-                Err(e) => missing = missing.take().or(Some(e)),
-            },
-        );
-        (rows, lines, missing)
+    let at = ChunkPosition {
+        rpc: Rpc::ModelInfer,
+        stream_id: request_id,
+        first_record: 0,
+        pinned: route.pinned,
+        trace,
     };
-    let (rows, audit_lines, missing) = if profiles.len() >= SPLIT_ROWS && two_cores() {
-        let mid = profiles.len() / 2;
-        let (front, back) = profiles.split_at(mid);
-        let (mut a, b) = crate::batch::join(|| assess(front, 0), || assess(back, mid));
-        a.0.extend(b.0);
-        a.1.extend(b.1);
-        (a.0, a.1, a.2.or(b.2))
-    } else {
-        assess(&profiles, 0)
-    };
+    let mut rows = Vec::with_capacity(profiles.len());
+    let mut missing = None;
+    let audit_lines = pipeline.assess_rows(
+        model,
+        &profiles,
+        |_| false,
+        opts,
+        at,
+        |_, a| match a {
+            Ok(a) => rows.push(outputs::RowAnswer::of(&model.scoring, a)),
+            Err(e) => missing = missing.take().or(Some(e)),
+        },
+    );
     if let Some(e) = missing {
         // Every input the model reads was required above: this cannot be the caller's doing.
         return Err(FieldError::new(
@@ -184,12 +168,6 @@ fn infer(
         raw_output_contents,
     };
     Ok((reply, audit_lines))
-}
-
-/// Whether the machine has a second core for [`SPLIT_ROWS`].
-fn two_cores() -> bool {
-    static TWO: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *TWO.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
 /// The rows a request says it carries (its first input's first dimension), to choose where to
