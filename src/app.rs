@@ -159,6 +159,22 @@ pub fn serve(settings: &Settings) -> Result<(), StartError> {
             .local_addr()
             .map_err(StartError::os("reading the listener's address"))?;
         tracing::info!(%address, "bankscore serving");
+        let health_listener = match settings.server.health_listen {
+            Some(addr) => {
+                let l = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(StartError::os(format!("binding the health listener {addr}")))?;
+                let health = l
+                    .local_addr()
+                    .map_err(StartError::os("reading the health listener's address"))?;
+                tracing::info!(address = %health, "health serving (plaintext, grpc.health.v1 only)");
+                let l = l
+                    .into_std()
+                    .map_err(StartError::os("preparing the health listener"))?;
+                Some(Arc::new(l))
+            }
+            None => None,
+        };
         let models = &settings.models;
         let watcher = (!models.watch_poll.is_zero()).then(|| {
             tokio::spawn(crate::model_store::watch(
@@ -177,6 +193,7 @@ pub fn serve(settings: &Settings) -> Result<(), StartError> {
             auth,
             tls,
             limits: settings.server.limits(),
+            health_listener,
             ..Default::default()
         };
         if let Some(n) = settings.bulk.threads {

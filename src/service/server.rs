@@ -60,6 +60,9 @@ pub struct ServerConfig {
     pub auth: Option<Arc<Authenticator>>,
     /// Message size, stream, concurrency, deadline, keep-alive, connection-age and drain limits.
     pub limits: Limits,
+    /// A plaintext listener serving `grpc.health.v1` alone, beside the main one (for probes
+    /// that cannot do TLS or tokens); it follows the same health, and closes with the server.
+    pub health_listener: Option<Arc<std::net::TcpListener>>,
     /// TLS (and mutual TLS) from [`TlsSettings::load`](super::TlsSettings::load), loaded before
     /// the port opens so that a bad file stops start-up; `None` serves plaintext HTTP/2.
     pub tls: Option<ServerTlsConfig>,
@@ -115,6 +118,7 @@ impl Default for ServerConfig {
             metrics: None,
             auth: None,
             limits: Limits::default(),
+            health_listener: None,
             tls: None,
         }
     }
@@ -129,6 +133,9 @@ pub enum ServeError {
     /// The transport failed, or rustls refused the TLS configuration.
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The health listener could not be used.
+    #[error("health listener: {0}")]
+    HealthListener(std::io::Error),
 }
 
 /// [`serve_with`] the default [`ServerConfig`].
@@ -245,6 +252,30 @@ pub async fn serve_with(
         }
     };
 
+    // Health alone, in plaintext and without tokens, on the health listener (probes).
+    let health_port = match &config.health_listener {
+        Some(listener) => {
+            let listener = listener
+                .try_clone()
+                .and_then(|l| {
+                    l.set_nonblocking(true)?;
+                    TcpListener::from_std(l)
+                })
+                .map_err(ServeError::HealthListener)?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            let task = tokio::spawn(
+                Server::builder()
+                    .add_service(health_service.clone())
+                    .serve_with_incoming_shutdown(incoming, async {
+                        let _ = stopped.await;
+                    }),
+            );
+            Some((stop, task))
+        }
+        None => None,
+    };
+
     // Nagle's algorithm would hold small replies back for up to 40 ms: disable it per connection
     // (the builder's own tcp_nodelay only applies to listeners it binds itself).
     let incoming = TcpIncoming::from(listener)
@@ -291,6 +322,12 @@ pub async fn serve_with(
             Ok(())
         }
     };
+    if let Some((stop, task)) = health_port {
+        let _ = stop.send(());
+        if let Ok(Err(e)) = task.await {
+            tracing::warn!(cause = %e, "the health listener failed");
+        }
+    }
     if let Some(audit) = &config.audit {
         if let Err(e) = audit.close().await {
             tracing::error!(cause = %e, "closing the audit log");

@@ -16,6 +16,10 @@ use crate::service::Limits;
 pub struct ServerSettings {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// A second, plaintext port serving `grpc.health.v1` alone (no token), for probes that
+    /// cannot speak TLS or send tokens (Kubernetes' gRPC probes) when `[tls]` is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_listen: Option<SocketAddr>,
     /// Tokio worker threads (default: one per core).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worker_threads: Option<usize>,
@@ -50,6 +54,7 @@ impl Default for ServerSettings {
         let l = Limits::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            health_listen: None,
             worker_threads: None,
             max_message_bytes: l.max_message_bytes,
             max_concurrent_streams: l.max_concurrent_streams,

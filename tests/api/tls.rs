@@ -190,3 +190,61 @@ async fn call_reaches_a_mutual_tls_server_with_the_client_flags_and_fails_withou
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn with_tls_on_health_alone_is_served_in_plaintext_on_the_health_port() {
+    use bankscore::service::pb::{self, scoring_service_client::ScoringServiceClient};
+    use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+
+    let pki = Pki::generate();
+    let settings = TlsSettings::new(&pki.server.cert, &pki.server.key);
+    let server = TlsServer::start_with(&settings, true).await;
+    let health = server.health.expect("a health port");
+    let channel = tonic::transport::Channel::from_shared(format!("http://{health}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("a plaintext connection to the health port");
+    // What a kubelet gRPC probe asks: no TLS, no token.
+    for service in ["", "bankscore.v1.ScoringService"] {
+        let reply = HealthClient::new(channel.clone())
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .expect("health answers in plaintext")
+            .into_inner();
+        assert_eq!(
+            reply.status(),
+            tonic_health::pb::health_check_response::ServingStatus::Serving,
+            "{service:?}"
+        );
+    }
+    // Nothing else is served there.
+    let e = ScoringServiceClient::new(channel)
+        .score(pb::ScoreRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unimplemented, "{}", e.message());
+    // The scoring port stays TLS only.
+    let cases = [
+        (
+            "TLS on the main port",
+            server.https(),
+            Some(ClientTls::new(&pki.ca)),
+            Expect::Scored,
+        ),
+        (
+            "plaintext on the main port",
+            format!("http://{}", server.address),
+            None,
+            Expect::RefusedAtCall(""),
+        ),
+    ];
+    check_cases(&cases).await;
+    server.stop().await;
+    assert!(
+        std::net::TcpStream::connect(health).is_err(),
+        "the health port closes with the server"
+    );
+}

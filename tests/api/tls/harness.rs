@@ -59,17 +59,28 @@ impl Expect {
 /// A TLS server on the shipped models.
 pub struct TlsServer {
     pub address: SocketAddr,
+    /// The plaintext health listener, when started with one.
+    pub health: Option<SocketAddr>,
     shutdown: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), bankscore::service::ServeError>>,
 }
 
 impl TlsServer {
     pub async fn start(settings: &TlsSettings) -> Self {
+        Self::start_with(settings, false).await
+    }
+
+    /// Starts the server, with a plaintext health listener on 127.0.0.1:0 when `health_port`.
+    pub async fn start_with(settings: &TlsSettings, health_port: bool) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             bankscore::telemetry::init_tracing("debug");
         }
+        let health_listener =
+            health_port.then(|| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+        let health = health_listener.as_ref().map(|l| l.local_addr().unwrap());
         let config = ServerConfig {
             tls: Some(settings.load().expect("the test certificates load")),
+            health_listener: health_listener.map(std::sync::Arc::new),
             ..Default::default()
         };
         let (store, _) = ModelStore::open(&shipped_models(), None).expect("models load");
@@ -86,6 +97,7 @@ impl TlsServer {
         ));
         Self {
             address,
+            health,
             shutdown,
             task,
         }
