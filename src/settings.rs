@@ -267,6 +267,10 @@ impl Settings {
         positive("server.keepalive_interval", s.keepalive_interval)?;
         positive("server.keepalive_timeout", s.keepalive_timeout)?;
         positive("server.max_connection_age", s.max_connection_age)?;
+        positive("server.preface_timeout", s.preface_timeout)?;
+        if s.max_connections == 0 {
+            return Err(("server.max_connections", "must be at least 1".into()));
+        }
         if s.max_message_bytes < 1024 {
             return Err(("server.max_message_bytes", "must be at least 1024".into()));
         }

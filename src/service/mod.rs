@@ -6,6 +6,7 @@ pub mod auth;
 mod batch;
 mod bulk;
 mod campaign;
+mod connections;
 pub mod convert;
 pub mod error;
 pub mod guard;

@@ -89,6 +89,10 @@ pub struct Limits {
     pub max_connection_age: Duration,
     /// How long calls in flight may run after shutdown begins.
     pub drain_timeout: Duration,
+    /// Connections open at once; a connection beyond is closed at once.
+    pub max_connections: usize,
+    /// A connection that has not sent the HTTP/2 preface within this is closed.
+    pub preface_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -102,6 +106,8 @@ impl Default for Limits {
             keepalive_timeout: Duration::from_secs(10),
             max_connection_age: Duration::from_secs(3600),
             drain_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            preface_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -276,11 +282,9 @@ pub async fn serve_with(
         None => None,
     };
 
-    // Nagle's algorithm would hold small replies back for up to 40 ms: disable it per connection
-    // (the builder's own tcp_nodelay only applies to listeners it binds itself).
-    let incoming = TcpIncoming::from(listener)
-        .with_nodelay(Some(true))
-        .with_keepalive(Some(Duration::from_secs(60)));
+    // At most max_connections at once, each closed without its preface in time; no Nagle.
+    let incoming =
+        super::connections::admit(listener, limits.max_connections, limits.preface_timeout);
     let mut builder = Server::builder();
     if let Some(tls) = config.tls.clone() {
         // Applies to any incoming stream, our TcpIncoming included: tonic wraps it and runs

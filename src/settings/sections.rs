@@ -46,6 +46,11 @@ pub struct ServerSettings {
     /// How long calls in flight may run after shutdown begins.
     #[serde(with = "humantime_serde")]
     pub drain_timeout: Duration,
+    /// Connections open at once; a connection beyond is closed at once.
+    pub max_connections: usize,
+    /// A connection that has not sent the HTTP/2 preface within this is closed.
+    #[serde(with = "humantime_serde")]
+    pub preface_timeout: Duration,
 }
 
 impl Default for ServerSettings {
@@ -64,6 +69,8 @@ impl Default for ServerSettings {
             keepalive_timeout: l.keepalive_timeout,
             max_connection_age: l.max_connection_age,
             drain_timeout: l.drain_timeout,
+            max_connections: l.max_connections,
+            preface_timeout: l.preface_timeout,
         }
     }
 }
@@ -80,6 +87,8 @@ impl ServerSettings {
             keepalive_timeout: self.keepalive_timeout,
             max_connection_age: self.max_connection_age,
             drain_timeout: self.drain_timeout,
+            max_connections: self.max_connections,
+            preface_timeout: self.preface_timeout,
         }
     }
 }

@@ -454,3 +454,83 @@ async fn a_unary_call_whose_body_never_arrives_ends_at_the_request_timeout() {
     assert!(started.elapsed() < Duration::from_secs(5));
     app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_connection_without_the_http2_preface_is_closed_after_the_preface_timeout() {
+    let app = app_with_limits(Limits {
+        preface_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let started = Instant::now();
+    let mut idle = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    // The server sends its SETTINGS, then closes the connection (EOF or reset) well before this
+    // test's own bound.
+    let mut sent = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), idle.read_to_end(&mut sent))
+        .await
+        .expect("the server closed the idle connection");
+    assert!(
+        sent.len() < 100,
+        "only the server's SETTINGS: {} bytes ({read:?})",
+        sent.len()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    // A half-sent preface is closed too; a client that sends it is served.
+    let mut half = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    half.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    let mut sent = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), half.read_to_end(&mut sent))
+        .await
+        .expect("the server closed the half-open connection");
+    let mut client = app.client.clone();
+    assert!(client.score(score_request(None)).await.is_ok());
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_closed_and_a_freed_slot_serves_again() {
+    // The test harness's own channel holds one of the two slots.
+    let app = app_with_limits(Limits {
+        max_connections: 2,
+        ..Limits::default()
+    })
+    .await;
+    let connect = || async {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{}", app.address))
+            .unwrap()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(2))
+            .connect_lazy();
+        let mut client = pb::scoring_service_client::ScoringServiceClient::new(channel.clone());
+        client.score(score_request(None)).await.map(|_| client)
+    };
+    let second = connect().await.expect("the second connection is served");
+    // The server closes a third connection at once: its call fails (how the client names a
+    // connection closed under it varies: UNAVAILABLE or CANCELLED).
+    let Err(e) = connect().await else {
+        panic!("a third connection is refused");
+    };
+    assert!(
+        matches!(e.code(), Code::Unavailable | Code::Cancelled),
+        "{:?}: {}",
+        e.code(),
+        e.message()
+    );
+    drop(second);
+    // Its slot comes back once the server has seen the connection close.
+    let mut served = false;
+    for _ in 0..50 {
+        if connect().await.is_ok() {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "a freed slot serves a new connection");
+    app.stop().await.unwrap();
+}
