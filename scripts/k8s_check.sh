@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# deploy/kubernetes rendered and checked offline: each overlay through `kubectl kustomize`,
+# validated strictly against the Kubernetes 1.30 schemas (kubernetes-validate, pinned in
+# scripts/requirements-k8s.txt), then scripts/k8s_check.py checks the ports, probes, preStop and
+# grace period against the settings the server itself parses. Prints its own run time.
+#
+# Environment: BANKSCORE_BIN (else the release binary, built if missing), K8S_VENV
+# (/tmp/bankscore-k8s-venv), K8S_VERSION (1.30.0).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+die() { echo "k8s_check: $*" >&2; exit 2; }
+start=$SECONDS
+command -v kubectl >/dev/null || die "kubectl (with kustomize) is needed"
+BIN="${BANKSCORE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/bankscore}"
+if [[ -z "${BANKSCORE_BIN:-}" && ! -x "$BIN" ]]; then
+  (cd "$ROOT" && cargo build --release --locked) >&2 || die "cargo build failed"
+fi
+source "$ROOT/scripts/pinned_venv.sh"
+pinned_venv "${K8S_VENV:-/tmp/bankscore-k8s-venv}" "$ROOT/scripts/requirements-k8s.txt"
+OUT="$(mktemp -d /tmp/bankscore-k8s.XXXXXX)"
+status=0
+for overlay in trial production; do
+  rendered="$OUT/$overlay.yaml"
+  kubectl kustomize "$ROOT/deploy/kubernetes/overlays/$overlay" >"$rendered" || die "kustomize $overlay failed"
+  "$(dirname "$VENV_PY")/kubernetes-validate" -k "${K8S_VERSION:-1.30.0}" --strict --quiet "$rendered" \
+    || { echo "FAIL $overlay: schema validation" >&2; status=1; }
+  "$VENV_PY" "$ROOT/scripts/k8s_check.py" --bin "$BIN" --rendered "$rendered" --name "$overlay" || status=1
+done
+echo "k8s check: $((SECONDS - start)) s (rendered in $OUT)"
+exit "$status"
