@@ -91,11 +91,15 @@ where
     }
 
     fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
-        let in_flight = self.counters.as_ref().map(|c| InFlight {
-            counters: c.clone(),
-            rpc: RequestCounters::rpc_index(req.uri().path()),
-            start: Instant::now(),
-            code: None,
+        let in_flight = self.counters.as_ref().map(|c| {
+            let rpc = RequestCounters::rpc_index(req.uri().path());
+            c.started(rpc);
+            InFlight {
+                counters: c.clone(),
+                rpc,
+                start: Instant::now(),
+                code: None,
+            }
         });
         ResponseFuture {
             inner: self.inner.call(req),

@@ -43,6 +43,19 @@ impl Metrics {
                 }
             }
         }
+        const IN_FLIGHT: &str = "bankscore_grpc_requests_in_flight";
+        e.family(
+            IN_FLIGHT,
+            Kind::Gauge,
+            "gRPC calls started and not finished, by RPC (streams count while open).",
+        );
+        for (rpc, c) in self.requests.each() {
+            let n = c.in_flight.load(Ordering::Relaxed);
+            let called = c.codes.iter().any(|n| n.load(Ordering::Relaxed) > 0);
+            if n != 0 || called {
+                e.sample(IN_FLIGHT, &[("rpc", rpc)], n as f64);
+            }
+        }
         const LATENCY: &str = "bankscore_grpc_request_duration_seconds";
         e.family(
             LATENCY,

@@ -1,6 +1,6 @@
 //! Requests by RPC and gRPC status code, and their latency, for every service the server runs.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::histogram::Histogram;
@@ -65,6 +65,8 @@ pub struct RpcCounters {
     pub codes: [AtomicU64; 17],
     /// Time from the request's arrival to the end of its response (trailers), in seconds.
     pub latency: Histogram,
+    /// Calls started and not finished yet.
+    pub in_flight: AtomicI64,
 }
 
 /// Counters of every RPC.
@@ -80,6 +82,7 @@ impl Default for RequestCounters {
                 .map(|_| RpcCounters {
                     codes: Default::default(),
                     latency: Histogram::latency(),
+                    in_flight: AtomicI64::new(0),
                 })
                 .collect(),
         }
@@ -97,10 +100,17 @@ impl RequestCounters {
             .unwrap_or(KNOWN_RPCS.len())
     }
 
+    /// Records one call starting (it is in flight until [`RequestCounters::finished`]).
+    #[inline]
+    pub fn started(&self, rpc: usize) {
+        self.rpcs[rpc].in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Records one finished call.
     #[inline]
     pub fn finished(&self, rpc: usize, code: u8, elapsed: Duration) {
         let r = &self.rpcs[rpc];
+        r.in_flight.fetch_sub(1, Ordering::Relaxed);
         r.codes[usize::from(code).min(CODE_NAMES.len() - 1)].fetch_add(1, Ordering::Relaxed);
         r.latency.observe(elapsed.as_secs_f64());
     }

@@ -507,3 +507,51 @@ async fn serve_warns_about_a_non_loopback_metrics_address_and_stops_the_endpoint
         "the endpoint is closed with the server"
     );
 }
+
+#[tokio::test]
+async fn calls_in_flight_are_a_gauge_that_counts_an_open_stream_until_it_ends() {
+    const STREAM: &str = "bankscore.v1.BatchScoringService/ScoreStream";
+    let app = MetricsApp::start(&crate::helpers::shipped_models()).await;
+    app.scoring()
+        .score(score_request(pb_customer(1), ""))
+        .await
+        .unwrap();
+    let in_flight =
+        |text: &str, rpc: &str| sample(text, "bankscore_grpc_requests_in_flight", &[("rpc", rpc)]);
+    let text = app.scrape().await;
+    assert!(
+        text.contains("# TYPE bankscore_grpc_requests_in_flight gauge"),
+        "{text}"
+    );
+    assert_eq!(
+        in_flight(&text, SCORE),
+        Some(0.0),
+        "the finished call is not in flight"
+    );
+    // A stream whose client keeps its side open is in flight until the client closes it.
+    let (tx, rx) = tokio::sync::mpsc::channel::<pb::ScoreStreamRequest>(1);
+    let mut results = BatchScoringServiceClient::new(app.channel.clone())
+        .score_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut seen = None;
+    for _ in 0..50 {
+        seen = in_flight(&app.scrape().await, STREAM);
+        if seen == Some(1.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, Some(1.0), "the open stream is in flight");
+    drop(tx);
+    while results.next().await.is_some() {}
+    for _ in 0..50 {
+        seen = in_flight(&app.scrape().await, STREAM);
+        if seen == Some(0.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, Some(0.0), "the ended stream is not");
+}
