@@ -3,11 +3,12 @@
 
   k8s_check.py --bin BANKSCORE --rendered overlay.yaml --name trial
 
-Reads the Deployment, Service and settings ConfigMap, has `bankscore serve --print-config` parse
+Reads the Deployment, Service and the settings (ConfigMap or Secret), has `bankscore serve --print-config` parse
 the settings file as the pod will (a bad or unknown setting fails), and checks that the ports,
 probes, preStop and grace period agree with them. Exit 0 when they all do.
 """
 import argparse
+import base64
 import os
 import re
 import subprocess
@@ -50,15 +51,27 @@ def main():
         by_kind.setdefault(d["kind"], []).append(d)
     deployment = by_kind["Deployment"][0]
     service = by_kind["Service"][0]
-    config_map = by_kind["ConfigMap"][0]
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
+    # The settings file: a ConfigMap (trial), or a Secret when it holds the tokens (production).
+    holders = [d for d in by_kind.get("ConfigMap", []) + by_kind.get("Secret", [])
+               if "bankscore.toml" in d.get("data", {})]
+    check(len(holders) == 1, f"{a.name}: one ConfigMap or Secret holds bankscore.toml")
+    holder = holders[0]
+    text = holder["data"]["bankscore.toml"]
+    if holder["kind"] == "Secret":
+        text = base64.b64decode(text).decode()
+    volume = next(v for v in pod["volumes"] if v["name"] == "settings")
+    mounted = volume.get("configMap", {}).get("name") or volume.get("secret", {}).get("secretName")
+    check(mounted == holder["metadata"]["name"], f"{a.name}: the pod mounts that {holder['kind']} as its settings")
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "settings")
+    check(f"{mount['mountPath']}/bankscore.toml" in container["args"], f"{a.name}: serve --config reads the mounted file")
 
     # The settings as the pod's server reads them.
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bankscore.toml")
         with open(path, "w") as f:
-            f.write(config_map["data"]["bankscore.toml"])
+            f.write(text)
         env = dict(os.environ, BANKSCORE_AUDIT_HASH_KEY="k8s-check-key")
         printed = subprocess.run([a.bin, "serve", "--config", path, "--print-config"],
                                  capture_output=True, text=True, env=env)
