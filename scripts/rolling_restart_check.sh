@@ -14,6 +14,7 @@ fi
 source "$ROOT/scripts/pinned_venv.sh"
 pinned_venv "${OIP_VENV:-/tmp/bankscore-oip-venv}" "$ROOT/scripts/requirements-oip.txt"
 status=0
+export GRPC_VERBOSITY="${GRPC_VERBOSITY:-ERROR}"  # no info lines for each GOAWAY
 timeout 300 "$VENV_PY" "$ROOT/scripts/rolling_restart_check.py" --bin "$BIN" --root "$ROOT" </dev/null || status=$?
 echo "rolling restart check: $((SECONDS - start)) s"
 exit "$status"
