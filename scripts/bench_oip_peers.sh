@@ -18,12 +18,8 @@ die() { echo "bench_oip_peers: $*" >&2; exit 2; }
 PEERS_DIR="${PEERS_DIR:-$ROOT/../shared/bench/peers}"
 [[ -x "$PEERS_DIR/bench_all.sh" ]] || die "no peers harness at $PEERS_DIR (set PEERS_DIR)"
 PORT="${BENCH_PORT:-18090}"
-BIN="${BANKSCORE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/bankscore}"
-if [[ -z "${BANKSCORE_BIN:-}" && ! -x "$BIN" ]]; then
-  (cd "$ROOT" && cargo build --release --locked) >&2 || die "cargo build failed"
-fi
-[[ -x "$BIN" ]] || die "$BIN is not an executable (run cargo build --release first)"
-source "$ROOT/scripts/pinned_venv.sh"
+source "$ROOT/scripts/check_env.sh"
+release_bin
 pinned_venv "${OIP_VENV:-/tmp/bankscore-oip-venv}" "$ROOT/scripts/requirements-oip.txt"
 
 FRAMES="$(mktemp -d /tmp/bankscore-oip-frames.XXXXXX)"

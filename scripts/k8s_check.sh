@@ -11,11 +11,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 die() { echo "k8s_check: $*" >&2; exit 2; }
 start=$SECONDS
 command -v kubectl >/dev/null || die "kubectl (with kustomize) is needed"
-BIN="${BANKSCORE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/bankscore}"
-if [[ -z "${BANKSCORE_BIN:-}" && ! -x "$BIN" ]]; then
-  (cd "$ROOT" && cargo build --release --locked) >&2 || die "cargo build failed"
-fi
-source "$ROOT/scripts/pinned_venv.sh"
+source "$ROOT/scripts/check_env.sh"
+release_bin
 pinned_venv "${K8S_VENV:-/tmp/bankscore-k8s-venv}" "$ROOT/scripts/requirements-k8s.txt"
 OUT="$(mktemp -d /tmp/bankscore-k8s.XXXXXX)"
 status=0

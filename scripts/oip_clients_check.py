@@ -34,6 +34,8 @@ import time
 import grpc
 import numpy as np
 
+import bankscore_stubs
+
 MODEL = "churn"
 FAILURES = []
 
@@ -42,21 +44,6 @@ def check(ok, what):
     print(("ok   " if ok else "FAIL ") + what)
     if not ok:
         FAILURES.append(what)
-
-
-def generate_stubs(root, out):
-    """bankscore.v1 and inference stubs from proto/, with grpcio-tools."""
-    from grpc_tools import protoc
-    import grpc_tools
-
-    protos = ["inference/grpc_predict_v2.proto"] + [
-        f"bankscore/v1/{n}" for n in sorted(os.listdir(os.path.join(root, "proto/bankscore/v1")))
-    ]
-    include = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    os.makedirs(out, exist_ok=True)
-    args = ["protoc", f"-I{root}/proto", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}"]
-    if protoc.main(args + protos) != 0:
-        raise SystemExit("grpc_tools.protoc failed")
 
 
 def start_server(binary, root, workdir, token):
@@ -96,20 +83,9 @@ def score_rows(channel, customers, metadata):
     from bankscore.v1 import scoring_pb2, scoring_pb2_grpc
 
     scoring = scoring_pb2_grpc.ScoringServiceStub(channel)
-    fields = scoring_pb2.CustomerProfile.DESCRIPTOR.fields_by_name
     expected = []
     for c in customers:
-        p = scoring_pb2.CustomerProfile(customer_id=c["customer_id"])
-        for name, value in c.items():
-            if name in ("customer_id", "churned"):
-                continue
-            kind = fields[name].type
-            if kind == fields[name].TYPE_BOOL:
-                setattr(p, name, value == "1")
-            elif kind == fields[name].TYPE_DOUBLE:
-                setattr(p, name, float(value))
-            else:
-                setattr(p, name, int(value))
+        p = bankscore_stubs.profile(c)
         r = scoring.Score(scoring_pb2.ScoreRequest(profile=p), metadata=metadata, timeout=10)
         best = r.decision.best
         has_best = r.decision.HasField("best")
@@ -275,8 +251,7 @@ def main():
         return 1 if FAILURES else 0
 
     work = tempfile.mkdtemp(prefix="bankscore-oip-")
-    generate_stubs(root, os.path.join(work, "stubs"))
-    sys.path.insert(0, os.path.join(work, "stubs"))
+    bankscore_stubs.generate(root, os.path.join(work, "stubs"))
     data = os.path.join(work, "customers.csv")
     subprocess.run([a.bin, "generate", "--rows", str(a.rows), "--seed", "29", "--out", data],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

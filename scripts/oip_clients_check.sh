@@ -10,12 +10,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 die() { echo "oip_clients_check: $*" >&2; exit 2; }
 start=$SECONDS
-BIN="${BANKSCORE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/bankscore}"
-if [[ -z "${BANKSCORE_BIN:-}" && ! -x "$BIN" ]]; then
-  (cd "$ROOT" && cargo build --release --locked) >&2 || die "cargo build failed"
-fi
-[[ -x "$BIN" ]] || die "$BIN is not an executable"
-source "$ROOT/scripts/pinned_venv.sh"
+source "$ROOT/scripts/check_env.sh"
+release_bin
 pinned_venv "${OIP_VENV:-/tmp/bankscore-oip-venv}" "$ROOT/scripts/requirements-oip.txt"
 status=0
 "$VENV_PY" "$ROOT/scripts/oip_clients_check.py" --bin "$BIN" --root "$ROOT" --rows "${OIP_ROWS:-300}" </dev/null || status=$?

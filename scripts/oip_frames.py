@@ -21,20 +21,8 @@ import tempfile
 
 import grpc
 
+import bankscore_stubs
 
-
-def stubs(root):
-    from grpc_tools import protoc
-    import grpc_tools
-
-    out = tempfile.mkdtemp(prefix="bankscore-oip-stubs-")
-    include = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    protos = ["inference/grpc_predict_v2.proto"] + [
-        f"bankscore/v1/{n}" for n in sorted(os.listdir(os.path.join(root, "proto/bankscore/v1")))]
-    if protoc.main(["protoc", f"-I{root}/proto", f"-I{include}", f"--python_out={out}",
-                    f"--grpc_python_out={out}"] + protos) != 0:
-        raise SystemExit("grpc_tools.protoc failed")
-    sys.path.insert(0, out)
 
 
 def write(a):
@@ -113,7 +101,7 @@ def main():
     c.add_argument("--target", required=True)
     c.add_argument("--frames", nargs="+", required=True)
     a = ap.parse_args()
-    stubs(os.path.abspath(a.root))
+    bankscore_stubs.generate(os.path.abspath(a.root), tempfile.mkdtemp(prefix="bankscore-oip-stubs-"))
     return write(a) if a.cmd == "write" else check(a)
 
 

@@ -6,13 +6,9 @@
 # PARITY_PYTHON (python3.11, else python3). Callers define `die` and `ROOT`.
 
 # The release binary, built when it is missing and no BANKSCORE_BIN was given.
-BIN="${BANKSCORE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/bankscore}"
-if [[ -z "${BANKSCORE_BIN:-}" && ! -x "$BIN" ]]; then
-  (cd "$ROOT" && cargo build --release --locked) >&2 || die "cargo build failed"
-fi
-[[ -x "$BIN" ]] || die "$BIN is not an executable"
+source "$ROOT/scripts/check_env.sh"
+release_bin
 
 # Python venv from the pinned requirements (reinstalled only when that file changes).
-source "$ROOT/scripts/pinned_venv.sh"
 pinned_venv "${PARITY_VENV:-/tmp/bankscore-parity-venv}" "$ROOT/scripts/requirements-parity.txt"
 PARITY_PY="$VENV_PY"

@@ -21,15 +21,11 @@ die() { echo "python_client_check: $*" >&2; exit 2; }
 export PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 
 # The release binary, built when it is missing and no BANKSCORE_BIN was given.
-BIN="${BANKSCORE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/bankscore}"
-if [[ -z "${BANKSCORE_BIN:-}" && ! -x "$BIN" ]]; then
-  (cd "$ROOT" && cargo build --release --locked) >&2 || die "cargo build failed"
-fi
-[[ -x "$BIN" ]] || die "$BIN is not an executable"
+source "$ROOT/scripts/check_env.sh"
+release_bin
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 
 # The venv of the pinned requirements (reinstalled only when that file changes).
-source "$ROOT/scripts/pinned_venv.sh"
 PARITY_PYTHON="${PYCLIENT_PYTHON:-${PARITY_PYTHON:-}}" \
   pinned_venv "${PYCLIENT_VENV:-/tmp/bankscore-pyclient-venv}" "$ROOT/scripts/requirements-python-client.txt"
 PYTHON="$VENV_PY"

@@ -15,6 +15,7 @@ Pass: 0 failed unary calls, every streamed record answered exactly once, every r
   rolling_restart_check.py --bin target/release/bankscore --root . [--restarts 1]
 """
 import argparse
+import csv
 import os
 import socket
 import subprocess
@@ -24,6 +25,8 @@ import threading
 import time
 
 import grpc
+
+import bankscore_stubs
 
 HEALTH = "/grpc.health.v1.Health/Check"
 CHUNK = 500
@@ -76,32 +79,13 @@ def main():
     a = ap.parse_args()
     root = os.path.abspath(a.root)
     work = tempfile.mkdtemp(prefix="bankscore-rolling-")
-    from grpc_tools import protoc
-    import grpc_tools
-    stubs = os.path.join(work, "stubs")
-    os.makedirs(stubs)
-    protos = [f"bankscore/v1/{n}" for n in sorted(os.listdir(os.path.join(root, "proto/bankscore/v1")))]
-    include = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    if protoc.main(["protoc", f"-I{root}/proto", f"-I{include}", f"--python_out={stubs}",
-                    f"--grpc_python_out={stubs}"] + protos) != 0:
-        raise SystemExit("grpc_tools.protoc failed")
-    sys.path.insert(0, stubs)
+    bankscore_stubs.generate(root, os.path.join(work, "stubs"))
     from bankscore.v1 import batch_pb2, batch_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 
     data = os.path.join(work, "customers.csv")
     subprocess.run([a.bin, "generate", "--rows", "2000", "--seed", "41", "--out", data], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import csv
-    fields = scoring_pb2.CustomerProfile.DESCRIPTOR.fields_by_name
-    pool = []
-    for row in csv.DictReader(open(data)):
-        p = scoring_pb2.CustomerProfile(customer_id=row["customer_id"])
-        for k, v in row.items():
-            if k in ("customer_id", "churned"):
-                continue
-            t = fields[k].type
-            setattr(p, k, v == "1" if t == fields[k].TYPE_BOOL else float(v) if t == fields[k].TYPE_DOUBLE else int(v))
-        pool.append(p)
+    pool = [bankscore_stubs.profile(row) for row in csv.DictReader(open(data))]
 
     replicas = [Replica(a.bin, root, free_port(), work) for _ in range(3)]
     for r in replicas:

@@ -7,11 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 die() { echo "rolling_restart_check: $*" >&2; exit 2; }
 start=$SECONDS
-BIN="${BANKSCORE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/bankscore}"
-if [[ -z "${BANKSCORE_BIN:-}" && ! -x "$BIN" ]]; then
-  (cd "$ROOT" && cargo build --release --locked) >&2 || die "cargo build failed"
-fi
-source "$ROOT/scripts/pinned_venv.sh"
+source "$ROOT/scripts/check_env.sh"
+release_bin
 pinned_venv "${OIP_VENV:-/tmp/bankscore-oip-venv}" "$ROOT/scripts/requirements-oip.txt"
 status=0
 export GRPC_VERBOSITY="${GRPC_VERBOSITY:-ERROR}"  # no info lines for each GOAWAY

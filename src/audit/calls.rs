@@ -36,12 +36,13 @@ impl AuditLog {
         let customer = self.hasher().hash(&call.profile.customer_id);
         // Logs name a customer only by the keyed hash, and never show profile values.
         tracing::debug!(customer = %customer, rpc = ?call.rpc, "auditing decision");
+        let trace_id = call.trace.map(|t| t.to_string());
         let line = DecisionRecord {
             time: now(),
             request_id: call.request_id,
             rpc: call.rpc,
             record: None,
-            trace_id: call.trace.map(|t| t.to_string()),
+            trace_id: trace_id.as_deref(),
             customer,
             model: (&call.model.id).into(),
             options: call.options.into(),
@@ -58,6 +59,7 @@ impl AuditLog {
 pub struct ChunkRecords<'a> {
     log: &'a AuditLog,
     rpc: Rpc,
+    /// The call's trace id, rendered once for all the block's records.
     trace_id: Option<String>,
     stream_id: &'a str,
     model: &'a LoadedModel,
@@ -98,7 +100,7 @@ impl<'a> ChunkRecords<'a> {
             request_id: self.stream_id,
             rpc: self.rpc,
             record: Some(self.first + index as u64),
-            trace_id: self.trace_id.clone(),
+            trace_id: self.trace_id.as_deref(),
             customer: self.log.hasher().hash(&profile.customer_id),
             model: (&self.model.id).into(),
             options: self.options.into(),

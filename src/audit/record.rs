@@ -138,7 +138,7 @@ pub struct DecisionRecord<'a> {
     pub record: Option<u64>,
     /// The call's trace id (32 hex digits), when it belongs to a trace.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace_id: Option<String>,
+    pub trace_id: Option<&'a str>,
     /// The keyed hash of the customer id.
     pub customer: String,
     /// The deciding bundle.

@@ -1,10 +1,12 @@
-# A Python venv from a pinned requirements file, shared by the scripts that need one (sourced).
+# What the check and benchmark scripts share (sourced): the bankscore binary, and Python venvs
+# from pinned requirements files. Callers define `die` and `ROOT`.
 #
+#   release_bin                     # sets BIN: $BANKSCORE_BIN, else the release build (built if missing)
 #   pinned_venv VENV REQUIREMENTS   # sets VENV_PY to VENV/bin/python
 #
 # Creates VENV with PARITY_PYTHON (else python3.11, else python3) when it is missing, and
 # installs REQUIREMENTS into it when that file changed since the last install (its SHA-256 is
-# kept in the venv). Callers define `die`.
+# kept in the venv).
 pinned_venv() {
   local venv="$1" req="$2"
   if [[ ! -x "$venv/bin/python" ]]; then
@@ -22,4 +24,12 @@ pinned_venv() {
     echo "$want" >"$stamp"
   fi
   VENV_PY="$venv/bin/python"
+}
+
+release_bin() {
+  BIN="${BANKSCORE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/bankscore}"
+  if [[ -z "${BANKSCORE_BIN:-}" && ! -x "$BIN" ]]; then
+    (cd "$ROOT" && cargo build --release --locked) >&2 || die "cargo build failed"
+  fi
+  [[ -x "$BIN" ]] || die "$BIN is not an executable"
 }
