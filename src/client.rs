@@ -46,9 +46,23 @@ pub enum ClientError {
         #[source]
         source: tonic::transport::Error,
     },
-    /// The server answered with an error.
-    #[error("the call failed: {} {}", .0.code(), .0.message())]
-    Status(#[from] tonic::Status),
+    /// The server did not answer in time.
+    #[error("{target} did not answer within {after:?}")]
+    Timeout {
+        /// The target.
+        target: String,
+        /// How long the caller waited.
+        after: std::time::Duration,
+    },
+    /// The server answered with an error: its code by name (e.g. `NotFound`) and message.
+    #[error("the call failed: {:?}: {}", .0.code(), .0.message())]
+    Status(tonic::Status),
+}
+
+impl From<tonic::Status> for ClientError {
+    fn from(status: tonic::Status) -> Self {
+        Self::Status(status)
+    }
 }
 
 /// Which RPC to call.
@@ -331,6 +345,47 @@ fn decision_lines(decision: Option<&pb::RetentionDecision>) -> Vec<String> {
         None => lines.push(format!("decision: {kind} ({:?})", d.reason)),
     }
     lines
+}
+
+/// Asks `grpc.health.v1.Health/Check` for `service` (`""`: the whole server) and returns the
+/// status the server reports, e.g. `SERVING` or `NOT_SERVING`. No token is sent: health needs
+/// none. The whole check, connecting included, gives up after `timeout`.
+///
+/// # Errors
+/// The server is unreachable within `timeout`, or the call fails (NOT_FOUND for a service the
+/// server does not know).
+pub async fn health(
+    target: &str,
+    tls: Option<&ClientTls>,
+    service: &str,
+    timeout: std::time::Duration,
+) -> Result<String, ClientError> {
+    use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+    let endpoint = endpoint(target, tls)?
+        .connect_timeout(timeout)
+        .timeout(timeout);
+    let check = async {
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|source| ClientError::Connect {
+                target: target.to_owned(),
+                source,
+            })?;
+        let reply = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await?
+            .into_inner();
+        Ok::<_, ClientError>(reply.status().as_str_name().to_owned())
+    };
+    tokio::time::timeout(timeout, check)
+        .await
+        .map_err(|_| ClientError::Timeout {
+            target: target.to_owned(),
+            after: timeout,
+        })?
 }
 
 /// Lists the served models (`reload = false`) or reloads the models directory first, and renders

@@ -1,5 +1,6 @@
-//! `bankscore call` (one RPC with a profile from a JSON file, or its frame for h2load) and
-//! `bankscore models` (a running server's versions).
+//! `bankscore call` (one RPC with a profile from a JSON file, or its frame for h2load),
+//! `bankscore models` (a running server's versions) and `bankscore health` (its health, for a
+//! container's HEALTHCHECK or an operator).
 
 use std::path::PathBuf;
 
@@ -109,5 +110,41 @@ pub fn models(args: ModelsArgs) -> anyhow::Result<()> {
         },
     ))?;
     print!("{shown}");
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct HealthArgs {
+    /// Server address: the scoring port, or server.health_listen's port when TLS is on.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    target: String,
+    /// Service to ask about: bankscore.v1.ScoringService, bankscore.v1.OutcomeService, or empty
+    /// for the whole server.
+    #[arg(long, default_value = "")]
+    service: String,
+    /// Give up after this long, connecting included (e.g. 3s, 500ms).
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    timeout: std::time::Duration,
+    #[command(flatten)]
+    connect: ConnectFlags,
+}
+
+/// Prints the status and succeeds only when it is SERVING.
+pub fn health(args: HealthArgs) -> anyhow::Result<()> {
+    let connect = ConnectOptions::from(args.connect);
+    let tls = connect.client_tls()?;
+    let status = runtime(Workers::One)?.block_on(client::health(
+        &args.target,
+        tls.as_ref(),
+        &args.service,
+        args.timeout,
+    ))?;
+    println!("{status}");
+    let what = if args.service.is_empty() {
+        "the server"
+    } else {
+        &args.service
+    };
+    anyhow::ensure!(status == "SERVING", "{what} at {} is {status}", args.target);
     Ok(())
 }

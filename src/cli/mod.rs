@@ -71,6 +71,9 @@ enum Command {
     Deploy(bundle::DeployArgs),
     /// Show a running server's model versions, shadow comparison and last reload.
     Models(call::ModelsArgs),
+    /// Ask a running server's grpc.health.v1 whether it is serving; exit status 0 only if so
+    /// (the container image's HEALTHCHECK).
+    Health(call::HealthArgs),
     /// Call one RPC on a running server with a customer profile from a JSON file.
     Call(call::CallArgs),
     /// Drive the unary Score RPC at a fixed concurrency and report throughput and latency.
@@ -113,6 +116,7 @@ impl Cli {
             Command::Deploy(args) => bundle::deploy(args),
             Command::Models(args) => call::models(args),
             Command::Call(args) => call::run(args),
+            Command::Health(args) => call::health(args),
             Command::Loadgen(args) => loadgen::run(args),
             Command::Streamgen(args) => loadgen::stream(args),
             Command::Replay(args) => replay::run(args),

@@ -68,6 +68,46 @@ async fn serve_runs_the_shipped_model_and_exits_cleanly_on_sigterm() {
     );
 }
 
+/// Runs `bankscore health` with `args`; returns its exit code, stdout and stderr.
+async fn health_command(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut command = Command::new(BIN);
+    command.arg("health").args(args).env("RUST_BACKTRACE", "1");
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[tokio::test]
+async fn health_command_succeeds_only_while_serving_and_says_why_not_in_one_line() {
+    let (server, address) = start_server(&shipped_models());
+    let target = format!("http://{address}");
+    for service in ["", "bankscore.v1.ScoringService"] {
+        let (code, stdout, stderr) =
+            health_command(&["--target", &target, "--service", service]).await;
+        assert_eq!((code, stdout.as_str()), (Some(0), "SERVING"), "{stderr}");
+    }
+    let (code, _, stderr) = health_command(&["--target", &target, "--service", "no.Such"]).await;
+    assert_eq!(code, Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("NotFound"),
+        "{stderr}"
+    );
+    server.signal("-TERM");
+    assert!(server.exit().await.0.success());
+
+    // Nobody listens there any more: a failure within the timeout, in one line.
+    let started = Instant::now();
+    let (code, _, stderr) = health_command(&["--target", &target, "--timeout", "2s"]).await;
+    assert_eq!(code, Some(1));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&address), "{stderr}");
+}
+
 #[tokio::test]
 async fn sighup_reloads_the_models_directory() {
     use bankscore::service::pb::{
