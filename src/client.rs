@@ -54,9 +54,22 @@ pub enum ClientError {
         /// How long the caller waited.
         after: std::time::Duration,
     },
-    /// The server answered with an error: its code by name (e.g. `NotFound`) and message.
-    #[error("the call failed: {:?}: {}", .0.code(), .0.message())]
+    /// The server answered with an error: its code by name (e.g. `NotFound`), message, and what
+    /// the transport said when it was the transport that failed.
+    #[error("the call failed: {}", status_line(.0))]
     Status(tonic::Status),
+}
+
+/// `Code: message`, then the transport's causes (e.g. the TLS alert), joined with `: `.
+fn status_line(status: &tonic::Status) -> String {
+    let mut line = format!("{:?}: {}", status.code(), status.message());
+    let mut cause = std::error::Error::source(status);
+    while let Some(c) = cause {
+        line.push_str(": ");
+        line.push_str(&c.to_string());
+        cause = c.source();
+    }
+    line
 }
 
 impl From<tonic::Status> for ClientError {
