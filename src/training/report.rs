@@ -29,6 +29,7 @@ impl serde::Serialize for TrainReport<'_> {
         struct Json<'a> {
             out: &'a Path,
             seconds: f64,
+            fit_seconds: f64,
             training: &'a crate::model_store::format::TrainingSummary,
             data: &'a crate::model_store::format::DataSummary,
             ignored_columns: &'a [String],
@@ -41,6 +42,7 @@ impl serde::Serialize for TrainReport<'_> {
         Json {
             out: self.out,
             seconds: self.seconds,
+            fit_seconds: b.fit_seconds,
             training: &b.metadata.training,
             data: &b.metadata.data,
             ignored_columns: &b.ignored_columns,
@@ -60,9 +62,10 @@ impl fmt::Display for TrainReport<'_> {
         let m = e.metrics;
         writeln!(
             f,
-            "trained {} in {:.1} s: {} training rows, {} validation rows ({}), churn rate {:.3}",
+            "trained {} in {:.1} s (fit {:.2} s): {} training rows, {} validation rows ({}), churn rate {:.3}",
             self.out.display(),
             self.seconds,
+            b.fit_seconds,
             t.train_rows,
             t.validation_rows,
             t.validation,

@@ -16,9 +16,10 @@ use crate::model_store::{write_bundle, BundleContents};
 
 mod data;
 mod fit;
+mod newton;
 
 use data::{file_name, load_dataset, select_features, split, Validation};
-pub(crate) use data::{scaling, weighted_rows, ConstantColumn};
+pub(crate) use data::{on_every_core, scaling, weighted_rows, ConstantColumn};
 use fit::{evaluate_model, fit, golden_examples, tier_cut_offs};
 pub(crate) use fit::{fit_rows, probabilities};
 
@@ -155,6 +156,8 @@ pub struct TrainedBundle {
     pub model_card: String,
     /// Columns left out because they are not numeric.
     pub ignored_columns: Vec<String>,
+    /// Seconds the fit took: standardizing the training rows and linfa's L-BFGS.
+    pub fit_seconds: f64,
 }
 
 impl TrainedBundle {
@@ -219,8 +222,10 @@ pub fn train(settings: &TrainSettings) -> Result<TrainedBundle, TrainError> {
         });
     }
     tracing::info!(rows = data.rows(), features = features.len(), elapsed = ?started.elapsed(), "data loaded");
+    let fit_started = Instant::now();
     let churn = fit(settings, &data, &train_rows, &features)?;
-    tracing::info!(elapsed = ?started.elapsed(), "model fitted");
+    let fit_seconds = fit_started.elapsed().as_secs_f64();
+    tracing::info!(elapsed = ?started.elapsed(), fit_seconds, "model fitted");
 
     // Every row's probability, computed once, exactly as the server computes it.
     let all_probs = probabilities(&churn, &data, &features);
@@ -315,6 +320,7 @@ pub fn train(settings: &TrainSettings) -> Result<TrainedBundle, TrainError> {
             .iter()
             .map(|i| format!("{} (row {}: `{}`)", i.column, i.row, i.value))
             .collect(),
+        fit_seconds,
     })
 }
 

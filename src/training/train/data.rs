@@ -222,34 +222,63 @@ pub(crate) fn scaling(
     features: &[Feature],
     constant: ConstantColumn,
 ) -> Result<Vec<(f64, f64)>, TrainError> {
-    features
-        .iter()
-        .map(|f| {
-            let column = data.column(&f.column).expect("loaded");
-            let n = train_rows.len() as f64;
-            let mean = train_rows
-                .iter()
-                .map(|&r| f.transform.apply(column[r]))
-                .sum::<f64>()
-                / n;
-            let var = train_rows
-                .iter()
-                .map(|&r| (f.transform.apply(column[r]) - mean).powi(2))
-                .sum::<f64>()
-                / n;
-            let scale = var.sqrt();
-            if scale > 1e-12 * mean.abs().max(1.0) {
-                return Ok((mean, scale));
-            }
-            match constant {
-                ConstantColumn::Neutral => Ok((mean, 1.0)),
-                ConstantColumn::Refuse => Err(TrainError::ConstantColumn {
-                    column: f.column.clone(),
-                    value: mean,
-                }),
-            }
-        })
-        .collect()
+    // In file order, each column is read forward.
+    let mut rows = train_rows.to_vec();
+    rows.sort_unstable();
+    let rows = &rows[..];
+    let n = rows.len() as f64;
+    on_every_core(features.iter().collect(), |f: &Feature| {
+        let column = data.column(&f.column).expect("loaded");
+        let mean = rows
+            .iter()
+            .map(|&r| f.transform.apply(column[r]))
+            .sum::<f64>()
+            / n;
+        let var = rows
+            .iter()
+            .map(|&r| (f.transform.apply(column[r]) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        (mean, var.sqrt())
+    })
+    .into_iter()
+    .zip(features)
+    .map(|((mean, scale), f)| {
+        if scale > 1e-12 * mean.abs().max(1.0) {
+            return Ok((mean, scale));
+        }
+        match constant {
+            ConstantColumn::Neutral => Ok((mean, 1.0)),
+            ConstantColumn::Refuse => Err(TrainError::ConstantColumn {
+                column: f.column.clone(),
+                value: mean,
+            }),
+        }
+    })
+    .collect()
+}
+
+/// `work` applied to every item, the items shared out in order over the machine's cores;
+/// the results in the items' order.
+pub(crate) fn on_every_core<T: Send, R: Send>(
+    items: Vec<T>,
+    work: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = items.len().div_ceil(threads).max(1);
+    let mut items = items;
+    let work = &work;
+    std::thread::scope(|scope| {
+        let mut shares = Vec::new();
+        while !items.is_empty() {
+            let share: Vec<T> = items.drain(..per_thread.min(items.len())).collect();
+            shares.push(scope.spawn(move || share.into_iter().map(work).collect::<Vec<R>>()));
+        }
+        shares
+            .into_iter()
+            .flat_map(|h| h.join().expect("a training thread panicked"))
+            .collect()
+    })
 }
 
 /// The training rows to fit on: each once, or with the minority class replicated.
