@@ -340,13 +340,7 @@ mod tests {
     /// A seeded logistic data set: `rows` × 3 standardized-looking columns, churn where
     /// `intercept + x·(1.2, -0.8, 0.3)` wins a seeded coin toss.
     fn data(rows: usize, intercept: f64) -> (Array2<f64>, Array1<usize>) {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut uniform = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut uniform = newton::uniform(0x2545_f491_4f6c_dd1d);
         let mut x = Array2::<f64>::zeros((rows, 3).f());
         let mut y = Array1::<usize>::zeros(rows);
         for i in 0..rows {

@@ -54,12 +54,7 @@ pub(super) fn refine(
 /// `J(w)` and its gradient over all rows (column-major `x`: each column read once, forward).
 fn cost_and_gradient(x: &Array2<f64>, y: &Array1<usize>, w: &[f64], l2: f64) -> (f64, Vec<f64>) {
     let features = x.ncols();
-    let mut z = vec![w[features]; x.nrows()];
-    for (column, &wj) in x.columns().into_iter().zip(w) {
-        for (zi, &xij) in z.iter_mut().zip(column) {
-            *zi += wj * xij;
-        }
-    }
+    let z = logits(x, w);
     let mut cost = 0.0;
     let mut residual = z; // p − y, in place of z
     for (r, &yi) in residual.iter_mut().zip(y) {
@@ -86,18 +81,23 @@ fn cost_and_gradient(x: &Array2<f64>, y: &Array1<usize>, w: &[f64], l2: f64) -> 
     (cost, gradient)
 }
 
-/// `XᵀDX` over the sample, with a column of ones for the intercept, `D = p(1 − p)` at `w`.
-fn sample_hessian(xs: &Array2<f64>, w: &[f64]) -> Vec<Vec<f64>> {
-    let features = xs.ncols();
-    let mut z = vec![w[features]; xs.nrows()];
-    for (column, &wj) in xs.columns().into_iter().zip(w) {
+/// `zᵢ = xᵢ·w + b` for every row of the column-major `x` (intercept last in `w`).
+fn logits(x: &Array2<f64>, w: &[f64]) -> Vec<f64> {
+    let mut z = vec![w[x.ncols()]; x.nrows()];
+    for (column, &wj) in x.columns().into_iter().zip(w) {
         for (zi, &xij) in z.iter_mut().zip(column) {
             *zi += wj * xij;
         }
     }
-    let d: Vec<f64> = z
-        .iter()
-        .map(|&zi| {
+    z
+}
+
+/// `XᵀDX` over the sample, with a column of ones for the intercept, `D = p(1 − p)` at `w`.
+fn sample_hessian(xs: &Array2<f64>, w: &[f64]) -> Vec<Vec<f64>> {
+    let features = xs.ncols();
+    let d: Vec<f64> = logits(xs, w)
+        .into_iter()
+        .map(|zi| {
             let p = logistic(zi);
             p * (1.0 - p)
         })
@@ -160,6 +160,18 @@ fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
+/// A seeded uniform generator on [0, 1) (xorshift64) for the training tests' data sets.
+#[cfg(test)]
+pub(super) fn uniform(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,13 +205,7 @@ mod tests {
     #[test]
     fn steps_from_near_the_optimum_shrink_the_gradient_tenfold_and_lower_the_cost() {
         let rows = 20_000;
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut uniform = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut uniform = uniform(0x9e37_79b9_7f4a_7c15);
         let mut x = Array2::<f64>::zeros((rows, 2).f());
         let mut y = Array1::<usize>::zeros(rows);
         for i in 0..rows {
